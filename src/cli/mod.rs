@@ -1,0 +1,41 @@
+//! Command definitions (clap) and dispatch.
+
+mod gen_cmd;
+mod ingest_cmd;
+mod output;
+mod sql_cmd;
+
+use clap::{Parser, Subcommand};
+use tracecheck::{Error, Result};
+
+/// Trace driven testing: check rules against distributed-tracing data with SQL.
+#[derive(Parser, Debug)]
+#[command(name = "tracecheck", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Decode trace files (OTLP protobuf/JSON, Jaeger JSON, Zipkin JSON; gzip or not) into a dataset.
+    Ingest(ingest_cmd::Args),
+    /// Run SQL over a dataset or raw trace files; with no query, an interactive prompt.
+    Sql(sql_cmd::Args),
+    /// Generate a synthetic workload with known, injected faults.
+    Gen(gen_cmd::Args),
+}
+
+/// Runs a command; the `u8` is the process exit code.
+pub async fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Ingest(a) => ingest_cmd::run(a).await,
+        Command::Sql(a) => sql_cmd::run(a).await,
+        Command::Gen(a) => gen_cmd::run(a).await,
+    }
+}
+
+/// A closed stdout (`tracecheck sql ... | head`) is not an error.
+pub fn is_broken_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+}

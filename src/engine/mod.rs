@@ -1,0 +1,93 @@
+//! The query engine: DataFusion sessions with the four trace tables registered.
+//!
+//! `--data` takes dataset folders (read in place as Parquet listing tables) or raw trace files and
+//! folders of them (decoded and assembled in memory, then registered as memory tables): the same SQL
+//! answers the same way on both.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+use crate::pipeline::{decode_paths, DecodeOptions};
+use crate::schema::{table_schema, TABLES};
+use crate::store::{assemble, is_dataset, Dataset};
+
+/// A fresh DataFusion session configured for trace queries.
+///
+/// ```
+/// let ctx = tracecheck::engine::session();
+/// assert!(ctx.state().config().target_partitions() >= 1);
+/// ```
+pub fn session() -> SessionContext {
+    let config = SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema("tracecheck", "public");
+    SessionContext::new_with_config(config)
+}
+
+/// Opens `paths` (datasets, or raw trace files / folders of them) in a new session.
+///
+/// ```no_run
+/// # async fn f() -> tracecheck::Result<()> {
+/// let ctx = tracecheck::engine::open(&["datasets/bank".into()]).await?;
+/// # Ok(()) }
+/// ```
+pub async fn open(paths: &[PathBuf]) -> Result<SessionContext> {
+    let ctx = session();
+    register(&ctx, paths).await?;
+    Ok(ctx)
+}
+
+/// Registers the four tables of `paths` in `ctx`.
+pub async fn register(ctx: &SessionContext, paths: &[PathBuf]) -> Result<()> {
+    if paths.is_empty() {
+        return Err(Error::Usage("no data given: pass --data DATASET or trace files".into()));
+    }
+    let datasets: Vec<&PathBuf> = paths.iter().filter(|p| is_dataset(p)).collect();
+    if datasets.len() == paths.len() {
+        for d in &datasets {
+            Dataset::check_meta(d)?;
+        }
+        return register_datasets(ctx, &datasets).await;
+    }
+    if !datasets.is_empty() {
+        return Err(Error::Usage(format!(
+            "--data mixes datasets ({}) with raw trace files; ingest the files into a dataset first",
+            datasets[0].display()
+        )));
+    }
+    let raw = decode_paths(paths, &DecodeOptions::default())?;
+    let (parts, _) = assemble(raw.tables, usize::MAX)?;
+    for table in TABLES {
+        let schema = table_schema(table).expect("known table");
+        let batches = parts.iter().map(|p| p.table(table).clone()).collect();
+        let mem = MemTable::try_new(schema, vec![batches])?;
+        ctx.register_table(table, Arc::new(mem))?;
+    }
+    Ok(())
+}
+
+async fn register_datasets(ctx: &SessionContext, datasets: &[&PathBuf]) -> Result<()> {
+    for table in TABLES {
+        let urls = datasets
+            .iter()
+            .map(|d| table_url(d, table))
+            .collect::<Result<Vec<_>>>()?;
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .with_schema(table_schema(table).expect("known table"));
+        ctx.register_table(table, Arc::new(ListingTable::try_new(config)?))?;
+    }
+    Ok(())
+}
+
+fn table_url(dataset: &Path, table: &str) -> Result<ListingTableUrl> {
+    let dir = dataset.join(table);
+    let abs = std::fs::canonicalize(&dir).map_err(|e| Error::io(&dir, e))?;
+    // A trailing slash makes the URL a folder to list, not a file.
+    Ok(ListingTableUrl::parse(format!("{}/", abs.display()))?)
+}

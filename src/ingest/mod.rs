@@ -1,0 +1,141 @@
+//! Decoders: trace files of every common format into [`RawTables`] (Arrow builders).
+//!
+//! Each decoder reads its input as a stream and hands spans one at a time to a [`SpanSink`]; the sink
+//! appends them to Arrow columns, so memory holds columns, never the whole file as span objects.
+//!
+//! ```
+//! use tracecheck::ingest::{decode_bytes, RawTables};
+//! let json = br#"[{"traceId":"a03ee8fff1dcd9b9","id":"15fc03927f0f68df","name":"get",
+//!                  "timestamp":1571896375322000,"duration":14000,
+//!                  "localEndpoint":{"serviceName":"mobile_api"}}]"#;
+//! let mut raw = RawTables::new(false);
+//! decode_bytes("<memory>", json, &mut raw).unwrap();
+//! assert_eq!(raw.span_count(), 1);
+//! ```
+
+mod detect;
+mod jaeger;
+mod json_stream;
+mod otlp_json;
+mod otlp_proto;
+mod raw;
+mod semconv;
+mod span;
+mod zipkin;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+pub use detect::{detect_format, Format};
+pub use raw::{render_value, RawTables};
+pub use semconv::Promoted;
+pub use span::*;
+
+use crate::error::{Error, Result};
+
+/// Receives decoded spans.
+///
+/// Decoders call [`SpanSink::push`] for every span and [`SpanSink::reject`] for a record they cannot
+/// turn into a span; the sink decides whether that stops the input (the default) or is counted and
+/// skipped (`--keep-going`).
+pub trait SpanSink {
+    /// Takes one decoded, validated span.
+    fn push(&mut self, span: Span) -> Result<()>;
+    /// A record that was skipped because of `err`. Returns `Err(err)` unless the sink keeps going.
+    fn reject(&mut self, err: Error) -> Result<()>;
+}
+
+/// Checks the rules every span must satisfy; `Err` says what is wrong (without position: the caller
+/// knows where the span came from).
+///
+/// ```
+/// use tracecheck::ingest::{validate, Span};
+/// let bad = Span { trace_id: 1, span_id: 1, start_ns: Some(5), end_ns: Some(4), ..Default::default() };
+/// assert!(validate(&bad).unwrap_err().contains("ends before it starts"));
+/// ```
+pub fn validate(span: &Span) -> std::result::Result<(), String> {
+    if span.trace_id == 0 {
+        return Err("missing or all-zero trace id".into());
+    }
+    if span.span_id == 0 {
+        return Err("missing or all-zero span id".into());
+    }
+    if let (Some(s), Some(e)) = (span.start_ns, span.end_ns) {
+        if e < s {
+            return Err(format!("span {:016x} ends before it starts (start {s} ns, end {e} ns)", span.span_id));
+        }
+    }
+    Ok(())
+}
+
+/// Validates `span` and pushes it, or rejects it with `at` as its position.
+pub(crate) fn push_checked(sink: &mut dyn SpanSink, input: &str, at: impl FnOnce() -> String, span: Span) -> Result<()> {
+    match validate(&span) {
+        Ok(()) => sink.push(span),
+        Err(msg) => sink.reject(Error::decode(input, at(), msg)),
+    }
+}
+
+/// Decodes one file (gzip or not, any supported format detected from its content) into `sink`.
+///
+/// ```no_run
+/// let mut raw = tracecheck::ingest::RawTables::new(false);
+/// tracecheck::ingest::decode_file("traces.json".as_ref(), &mut raw).unwrap();
+/// ```
+pub fn decode_file(path: &Path, sink: &mut dyn SpanSink) -> Result<Format> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let name = path.display().to_string();
+    decode_reader(&name, BufReader::with_capacity(1 << 16, file), sink)
+}
+
+/// Decodes bytes held in memory (gzip or not, format detected).
+///
+/// ```
+/// let mut raw = tracecheck::ingest::RawTables::new(false);
+/// let err = tracecheck::ingest::decode_bytes("empty.json", b"", &mut raw).unwrap_err();
+/// assert!(err.to_string().contains("empty"));
+/// ```
+pub fn decode_bytes(name: &str, bytes: &[u8], sink: &mut dyn SpanSink) -> Result<Format> {
+    decode_reader(name, BufReader::new(bytes), sink)
+}
+
+/// Decodes a buffered stream: unwraps gzip, detects the format from the first bytes, runs its decoder.
+pub fn decode_reader<R: BufRead>(name: &str, mut reader: R, sink: &mut dyn SpanSink) -> Result<Format> {
+    let head = reader.fill_buf().map_err(|e| Error::io(name, e))?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let gz = flate2::bufread::MultiGzDecoder::new(reader);
+        return decode_plain(name, BufReader::with_capacity(1 << 16, gz), sink);
+    }
+    decode_plain(name, reader, sink)
+}
+
+fn decode_plain<R: BufRead>(name: &str, mut reader: R, sink: &mut dyn SpanSink) -> Result<Format> {
+    let format = {
+        let head = fill_head(&mut reader, name)?;
+        detect_format(head).map_err(|msg| Error::decode(name, "byte 0", msg))?
+    };
+    match format {
+        Format::OtlpProto => otlp_proto::decode_message(name, reader, sink)?,
+        Format::OtlpProtoDelimited => otlp_proto::decode_delimited(name, reader, sink)?,
+        Format::OtlpJson => otlp_json::decode(name, reader, sink)?,
+        Format::JaegerJson => jaeger::decode(name, reader, sink)?,
+        Format::ZipkinJson => zipkin::decode(name, reader, sink)?,
+    }
+    Ok(format)
+}
+
+/// Makes sure the buffer holds the first bytes of the input (up to 64 KiB) for format detection.
+fn fill_head<'a, R: BufRead>(reader: &'a mut R, name: &str) -> Result<&'a [u8]> {
+    // BufReader only refills when empty; detection needs a prefix, which the 64 KiB buffer gives
+    // unless the stream delivers short reads (gzip). Then we settle for what is there.
+    let buf = reader.fill_buf().map_err(|e| Error::io(name, e))?;
+    Ok(buf)
+}
+
+/// Reads a whole stream into memory (for formats whose unit is the whole input).
+pub(crate) fn read_all<R: Read>(name: &str, mut reader: R) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    reader.read_to_end(&mut buf).map_err(|e| Error::io(name, e))?;
+    Ok(buf)
+}

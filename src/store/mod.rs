@@ -1,0 +1,17 @@
+//! Datasets on disk: assembly of decoded spans into whole-trace parts, and atomic Parquet writes.
+//!
+//! A dataset is a folder:
+//!
+//! ```text
+//! DATASET/tracecheck.json          format marker and schema version
+//! DATASET/spans/part-*.parquet     one file per part: whole traces, rows sorted by trace_id
+//! DATASET/tags/part-*.parquet      same part names, same traces
+//! DATASET/refs/part-*.parquet
+//! DATASET/logs/part-*.parquet
+//! ```
+
+mod assemble;
+mod dataset;
+
+pub use assemble::{assemble, AssembleStats, Part};
+pub use dataset::{is_dataset, Dataset, WriteOptions};

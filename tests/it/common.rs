@@ -1,0 +1,60 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::prelude::SessionContext;
+
+/// The shared real-trace fixtures (`../shared/fixtures`, or `$TRACECHECK_FIXTURES`).
+pub fn fixtures() -> PathBuf {
+    match std::env::var_os("TRACECHECK_FIXTURES") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+    }
+}
+
+/// Runs the built `tracecheck` binary.
+pub fn tracecheck(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tracecheck")).args(args).current_dir(cwd).output().expect("run tracecheck")
+}
+
+/// Stdout of a successful run; panics with stderr otherwise.
+pub fn tracecheck_ok(args: &[&str], cwd: &Path) -> String {
+    let out = tracecheck(args, cwd);
+    assert!(
+        out.status.success(),
+        "tracecheck {args:?} failed ({:?}):\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Runs SQL and returns all batches.
+pub async fn query(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")).collect().await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The single integer a query like `SELECT count(*) ...` returns.
+pub async fn scalar_i64(ctx: &SessionContext, sql: &str) -> i64 {
+    let batches = query(ctx, sql).await;
+    let b = batches.iter().find(|b| b.num_rows() > 0).unwrap_or_else(|| panic!("{sql}: no rows"));
+    let col = datafusion::arrow::compute::cast(b.column(0), &datafusion::arrow::datatypes::DataType::Int64).unwrap();
+    col.as_primitive::<Int64Type>().value(0)
+}
+
+/// All values of the first column as strings (nulls as "NULL").
+pub async fn column_strings(ctx: &SessionContext, sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in query(ctx, sql).await {
+        let col = datafusion::arrow::compute::cast(b.column(0), &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
+        let s = col.as_string::<i32>();
+        for i in 0..s.len() {
+            out.push(if s.is_null(i) { "NULL".to_string() } else { s.value(i).to_string() });
+        }
+    }
+    out
+}

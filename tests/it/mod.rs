@@ -1,0 +1,3 @@
+mod common;
+mod fixtures;
+mod jaeger_suite;
