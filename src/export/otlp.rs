@@ -146,17 +146,7 @@ fn export_span(
 
     let service = s.service.value(i);
     if service != UNKNOWN_SERVICE && !service.is_empty() && !resource.iter().any(|kv| kv.key == "service.name") {
-        let value = AnyValue {
-            value: Some(any_value::Value::StringValue(service.to_string())),
-        };
-        resource.insert(
-            0,
-            KeyValue {
-                key: "service.name".into(),
-                value: Some(value),
-                ..Default::default()
-            },
-        );
+        resource.insert(0, string_kv("service.name", service));
     }
     let resource = (!resource.is_empty()).then(|| Resource {
         attributes: resource,
@@ -195,14 +185,7 @@ fn export_span(
         }
         let mut attributes = link_attrs.remove(&position).unwrap_or_default();
         if ref_type != "link" {
-            let value = AnyValue {
-                value: Some(any_value::Value::StringValue(ref_type.to_string())),
-            };
-            attributes.push(KeyValue {
-                key: REF_TYPE_KEY.into(),
-                value: Some(value),
-                ..Default::default()
-            });
+            attributes.push(string_kv(REF_TYPE_KEY, ref_type));
         }
         links.push(pb::span::Link {
             trace_id: id_bytes(Some(refs.ref_trace_id.value(r)), 16)?,
@@ -239,6 +222,17 @@ fn export_span(
         status,
     };
     Ok((resource, scope, span))
+}
+
+fn string_kv(key: &str, value: &str) -> KeyValue {
+    let value = AnyValue {
+        value: Some(any_value::Value::StringValue(value.to_string())),
+    };
+    KeyValue {
+        key: key.to_string(),
+        value: Some(value),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

@@ -316,6 +316,27 @@ fn attr(key: &str, value: Value) -> Attr {
     Attr::new(key, value)
 }
 
+fn event(time_ns: Option<i64>, name: &str, attributes: Vec<Attr>) -> Event {
+    Event {
+        time_ns,
+        name: name.into(),
+        attributes,
+        dropped_attributes_count: 0,
+    }
+}
+
+fn reference(ref_type: RefType, trace_id: u128, span_id: u64, state: Option<&str>, attributes: Vec<Attr>) -> Ref {
+    let trace_state = state.map(str::to_string);
+    Ref {
+        ref_type,
+        trace_id,
+        span_id,
+        trace_state,
+        attributes,
+        dropped_attributes_count: 0,
+    }
+}
+
 fn rich_span() -> Span {
     Span {
         trace_id: 0xabc,
@@ -357,50 +378,14 @@ fn rich_span() -> Span {
         resource: Arc::new(vec![attr("host", Value::Str("h1".into()))]),
         scope_attributes: Arc::new(vec![attr("scope.attr", Value::Int(3))]),
         events: vec![
-            Event {
-                time_ns: Some(2_000),
-                name: "first".into(),
-                attributes: vec![attr("p", Value::Int(1))],
-                dropped_attributes_count: 0,
-            },
-            Event {
-                time_ns: None,
-                name: String::new(),
-                attributes: vec![],
-                dropped_attributes_count: 0,
-            },
-            Event {
-                time_ns: Some(3_000),
-                name: "third".into(),
-                attributes: vec![attr("q", Value::Str("r".into()))],
-                dropped_attributes_count: 0,
-            },
+            event(Some(2_000), "first", vec![attr("p", Value::Int(1))]),
+            event(None, "", vec![]),
+            event(Some(3_000), "third", vec![attr("q", Value::Str("r".into()))]),
         ],
         refs: vec![
-            Ref {
-                ref_type: RefType::Link,
-                trace_id: 0xdef,
-                span_id: 0x22,
-                trace_state: Some("a=b".into()),
-                attributes: vec![attr("l", Value::Int(9))],
-                dropped_attributes_count: 0,
-            },
-            Ref {
-                ref_type: RefType::FollowsFrom,
-                trace_id: 0xabc,
-                span_id: 0x09,
-                trace_state: None,
-                attributes: vec![],
-                dropped_attributes_count: 0,
-            },
-            Ref {
-                ref_type: RefType::ChildOf,
-                trace_id: 0xabc,
-                span_id: 0x08,
-                trace_state: None,
-                attributes: vec![],
-                dropped_attributes_count: 0,
-            },
+            reference(RefType::Link, 0xdef, 0x22, Some("a=b"), vec![attr("l", Value::Int(9))]),
+            reference(RefType::FollowsFrom, 0xabc, 0x09, None, vec![]),
+            reference(RefType::ChildOf, 0xabc, 0x08, None, vec![]),
         ],
         dropped_attributes_count: 4,
         dropped_events_count: 5,
