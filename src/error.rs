@@ -66,7 +66,11 @@ impl Error {
     /// assert!(e.to_string().contains("byte 17"));
     /// ```
     pub fn decode(input: impl Into<String>, at: impl Into<String>, message: impl Into<String>) -> Error {
-        Error::Decode { input: input.into(), at: at.into(), message: message.into() }
+        Error::Decode {
+            input: input.into(),
+            at: at.into(),
+            message: message.into(),
+        }
     }
 
     /// An I/O error on a path.
@@ -76,6 +80,9 @@ impl Error {
     /// assert_eq!(e.to_string(), "x.json: gone");
     /// ```
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

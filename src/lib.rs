@@ -16,9 +16,9 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod gen;
-pub mod pipeline;
 pub mod ingest;
 pub mod model;
+pub mod pipeline;
 pub mod schema;
 pub mod store;
 

@@ -96,7 +96,10 @@ fn expand(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// Inside folders only files with a trace-file extension are read (a README or a query file beside
 /// the traces is skipped); files named explicitly are always read.
 fn is_trace_file_name(p: &Path) -> bool {
-    let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
     TRACE_EXTENSIONS.iter().any(|ext| name.ends_with(ext))
 }
@@ -114,13 +117,19 @@ pub const TRACE_EXTENSIONS: &[&str] = &[".json", ".jsonl", ".ndjson", ".pb", ".b
 pub fn decode_paths(paths: &[PathBuf], options: &DecodeOptions) -> Result<Decoded> {
     let started = Instant::now();
     let files = expand_inputs(paths)?;
-    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
     let bar = if options.progress && total >= PROGRESS_BYTES {
         let bar = ProgressBar::new(total);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} decoding [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} decoding [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         Some(bar)
     } else {
@@ -143,5 +152,10 @@ pub fn decode_paths(paths: &[PathBuf], options: &DecodeOptions) -> Result<Decode
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok(Decoded { tables, files: detected, bytes: total, seconds: started.elapsed().as_secs_f64() })
+    Ok(Decoded {
+        tables,
+        files: detected,
+        bytes: total,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }

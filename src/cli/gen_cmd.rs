@@ -54,9 +54,15 @@ pub struct Args {
 
 pub async fn run(a: Args) -> Result<u8> {
     if !(0.0..=1.0).contains(&a.fault_rate) {
-        return Err(Error::Usage(format!("--fault-rate must be between 0 and 1, got {}", a.fault_rate)));
+        return Err(Error::Usage(format!(
+            "--fault-rate must be between 0 and 1, got {}",
+            a.fault_rate
+        )));
     }
-    let options = BankOptions::new(a.traces).with_seed(a.seed).with_fault_rate(a.fault_rate).with_slow_factor(a.slow_factor);
+    let options = BankOptions::new(a.traces)
+        .with_seed(a.seed)
+        .with_fault_rate(a.fault_rate)
+        .with_slow_factor(a.slow_factor);
     let mut raw = RawTables::new(false);
     let truth = generate_bank(&options, &mut raw)?;
     let (parts, stats) = assemble(raw, 1_000_000)?;

@@ -28,7 +28,9 @@ pub struct Args {
 
 pub async fn run(a: Args) -> Result<u8> {
     let started = Instant::now();
-    let options = DecodeOptions::default().with_keep_going(a.keep_going).with_progress(!a.quiet);
+    let options = DecodeOptions::default()
+        .with_keep_going(a.keep_going)
+        .with_progress(!a.quiet);
     let decoded = decode_paths(&a.inputs, &options)?;
     let rejected = decoded.tables.rejected_count();
     let messages: Vec<String> = decoded.tables.rejected().iter().map(|e| e.to_string()).collect();

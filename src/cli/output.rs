@@ -33,14 +33,28 @@ pub fn write(batches: &[RecordBatch], format: Format, output: Option<&Path>) -> 
     match format {
         Format::Table => {
             if batches.iter().all(|b| b.num_rows() == 0) {
-                let cols: Vec<String> = batches.first().map(|b| b.schema().fields().iter().map(|f| f.name().clone()).collect()).unwrap_or_default();
-                writeln!(buf, "(no rows{})", if cols.is_empty() { String::new() } else { format!("; columns: {}", cols.join(", ")) }).ok();
+                let cols: Vec<String> = batches
+                    .first()
+                    .map(|b| b.schema().fields().iter().map(|f| f.name().clone()).collect())
+                    .unwrap_or_default();
+                writeln!(
+                    buf,
+                    "(no rows{})",
+                    if cols.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; columns: {}", cols.join(", "))
+                    }
+                )
+                .ok();
             } else {
                 writeln!(buf, "{}", pretty_format_batches(batches)?).ok();
             }
         }
         Format::Csv => {
-            let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
+            let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut buf);
             for b in batches {
                 w.write(b)?;
             }

@@ -24,7 +24,9 @@ use crate::store::{assemble, is_dataset, Dataset};
 /// assert!(ctx.state().config().target_partitions() >= 1);
 /// ```
 pub fn session() -> SessionContext {
-    let config = SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema("tracecheck", "public");
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("tracecheck", "public");
     SessionContext::new_with_config(config)
 }
 

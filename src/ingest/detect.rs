@@ -78,9 +78,11 @@ fn detect_json(text: &[u8]) -> Result<Format, String> {
     if text[0] == b'{' && contains(text, "\"data\"") {
         return Ok(Format::JaegerJson);
     }
-    Err("JSON that is neither OTLP (no \"resourceSpans\"), Jaeger (no \"traceID\"/\"operationName\") \
+    Err(
+        "JSON that is neither OTLP (no \"resourceSpans\"), Jaeger (no \"traceID\"/\"operationName\") \
          nor Zipkin v2 (no \"traceId\" and \"id\")"
-        .into())
+            .into(),
+    )
 }
 
 /// Reads a protobuf varint at the start of `b`: (value, length in bytes).

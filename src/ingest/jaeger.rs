@@ -43,7 +43,9 @@ use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
 use super::json_stream::{element_error, for_each_element, json_error, parse_element, ArrayAt};
-use super::{parse_hex_id, push_checked, Attr, Event, Ref, RefType, Span, SpanKind, SpanSink, StatusCode, Value};
+use super::{
+    id_from_text, parse_hex_id, push_checked, Attr, Event, Ref, RefType, Span, SpanKind, SpanSink, StatusCode, Value,
+};
 use crate::error::{Error, Result};
 
 const UNKNOWN_SERVICE: &str = "unknown_service";
@@ -432,10 +434,13 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
-/// A hex id, `None` when missing or empty (left for `validate` to reject where required).
+/// A hex id, `None` when missing or empty (left for `validate` to reject where required). Text that
+/// is not hex at all (Jaeger UI test data uses `trace-123`) is hashed by [`id_from_text`]; a hex id
+/// that is merely too long is an error.
 fn hex_id(s: Option<&str>, digits: usize, what: &str, at: impl FnOnce() -> String) -> Conv<Option<u128>> {
     match s.filter(|s| !s.is_empty()) {
         None => Ok(None),
+        Some(s) if !s.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(Some(id_from_text(s, digits))),
         Some(s) => parse_hex_id(s, digits).map(Some).ok_or_else(|| {
             Bad(
                 at(),
@@ -759,13 +764,17 @@ mod tests {
         assert_eq!((s.len(), briefs(&s[..2])), (17, want.to_vec()));
         assert_eq!(s.iter().filter(|x| x.service == "customers-service").count(), 15);
 
-        // Ids like "trace-123" are not hex: every span is rejected, and --keep-going skips them all.
+        // Ids like "trace-123" are not hex: they are hashed, and references between them resolve.
         let bytes = read("jaeger-ui/traceGraph_testTrace.json");
-        let e = run(&bytes, false).0.unwrap_err().to_string();
-        let want = "t.json: $.spans[0].traceID: expected a hex trace id of at most 32 digits, found \"trace-123\"";
-        assert_eq!(e, want);
-        let (res, sink) = run(&bytes, true);
-        assert!(res.is_ok() && sink.spans.is_empty() && sink.rejects.len() == 11);
+        let (res, sink) = run(&bytes, false);
+        res.unwrap();
+        assert_eq!(sink.spans.len(), 11);
+        let root = crate::ingest::id_from_text("span-1", 16) as u64;
+        let children = sink.spans.iter().filter(|s| s.parent_span_id == Some(root)).count();
+        assert_eq!(
+            children, 5,
+            "span-2, span-2_1, span-3, span-6 and span-12 are CHILD_OF span-1"
+        );
     }
 
     #[test]
@@ -830,8 +839,8 @@ mod tests {
         let good = r#"{"spanID":"1","processID":"p"}"#;
         let cases = [
             (
-                format!(r#"{{"data":[{{"spans":[{good},{{"spanID":"xyz"}}],"traceID":"1",{p}}}]}}"#),
-                "$.data[0].spans[1].spanID: expected a hex span id of at most 16 digits, found \"xyz\"",
+                format!(r#"{{"data":[{{"spans":[{good},{{"spanID":"0123456789abcdef0"}}],"traceID":"1",{p}}}]}}"#),
+                "$.data[0].spans[1].spanID: expected a hex span id of at most 16 digits, found \"0123456789abcdef0\"",
             ),
             (
                 format!(r#"{{"spans":[{ok},"references":[{{"refType":"PARENT","spanID":"2"}}]}}],{p}}}"#),

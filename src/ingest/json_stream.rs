@@ -30,17 +30,36 @@ pub(crate) enum ArrayAt<'a> {
 
 /// Streams the elements of the array at `at`, returning how many there were. A syntax error anywhere
 /// is a decode error with the line and column that serde_json reports.
-pub(crate) fn for_each_element<R: Read>(input: &str, reader: R, at: ArrayAt<'_>, f: &mut ElementFn<'_>) -> Result<usize> {
+pub(crate) fn for_each_element<R: Read>(
+    input: &str,
+    reader: R,
+    at: ArrayAt<'_>,
+    f: &mut ElementFn<'_>,
+) -> Result<usize> {
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let mut state = State { f, count: 0, failed: None };
+    let mut state = State {
+        f,
+        count: 0,
+        failed: None,
+    };
     let res = match at {
         ArrayAt::Root => de::Deserializer::deserialize_seq(&mut de, SeqVisitor { state: &mut state }),
-        ArrayAt::Field(field) => {
-            de::Deserializer::deserialize_map(&mut de, FieldVisitor { fields: &[field], state: &mut state, found: false })
-        }
-        ArrayAt::Fields(fields) => {
-            de::Deserializer::deserialize_map(&mut de, FieldVisitor { fields, state: &mut state, found: false })
-        }
+        ArrayAt::Field(field) => de::Deserializer::deserialize_map(
+            &mut de,
+            FieldVisitor {
+                fields: &[field],
+                state: &mut state,
+                found: false,
+            },
+        ),
+        ArrayAt::Fields(fields) => de::Deserializer::deserialize_map(
+            &mut de,
+            FieldVisitor {
+                fields,
+                state: &mut state,
+                found: false,
+            },
+        ),
     };
     if let Some(err) = state.failed.take() {
         return Err(err);
@@ -124,7 +143,9 @@ impl<'de> Visitor<'de> for FieldVisitor<'_, '_, '_, '_> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if self.fields.contains(&key.as_ref()) && !self.found {
                 self.found = true;
-                map.next_value_seed(OptionalSeq { inner: SeqVisitor { state: self.state } })?;
+                map.next_value_seed(OptionalSeq {
+                    inner: SeqVisitor { state: self.state },
+                })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -165,6 +186,8 @@ impl<'de> Visitor<'de> for OptionalSeq<'_, '_, '_> {
 }
 
 /// Deserializes a typed element from its raw text.
-pub(crate) fn parse_element<T: serde::de::DeserializeOwned>(raw: &RawValue) -> std::result::Result<T, serde_json::Error> {
+pub(crate) fn parse_element<T: serde::de::DeserializeOwned>(
+    raw: &RawValue,
+) -> std::result::Result<T, serde_json::Error> {
     serde_json::from_str(raw.get())
 }

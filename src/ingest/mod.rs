@@ -63,14 +63,22 @@ pub fn validate(span: &Span) -> std::result::Result<(), String> {
     }
     if let (Some(s), Some(e)) = (span.start_ns, span.end_ns) {
         if e < s {
-            return Err(format!("span {:016x} ends before it starts (start {s} ns, end {e} ns)", span.span_id));
+            return Err(format!(
+                "span {:016x} ends before it starts (start {s} ns, end {e} ns)",
+                span.span_id
+            ));
         }
     }
     Ok(())
 }
 
 /// Validates `span` and pushes it, or rejects it with `at` as its position.
-pub(crate) fn push_checked(sink: &mut dyn SpanSink, input: &str, at: impl FnOnce() -> String, span: Span) -> Result<()> {
+pub(crate) fn push_checked(
+    sink: &mut dyn SpanSink,
+    input: &str,
+    at: impl FnOnce() -> String,
+    span: Span,
+) -> Result<()> {
     match validate(&span) {
         Ok(()) => sink.push(span),
         Err(msg) => sink.reject(Error::decode(input, at(), msg)),

@@ -23,26 +23,31 @@ use crate::error::{Error, Result};
 /// Decodes an OTLP JSON file: a single request (streamed by `resourceSpans` element) or JSON lines.
 pub(crate) fn decode<R: BufRead>(name: &str, mut reader: R, sink: &mut dyn SpanSink) -> Result<()> {
     {
-        let mut first = String::new();
-        reader.read_line(&mut first).map_err(|e| Error::io(name, e))?;
-        let complete = !first.trim().is_empty() && serde_json::from_str::<serde::de::IgnoredAny>(&first).is_ok();
+        let mut first = Vec::new();
+        reader.read_until(b'\n', &mut first).map_err(|e| Error::io(name, e))?;
+        let complete = std::str::from_utf8(&first)
+            .is_ok_and(|t| !t.trim().is_empty() && serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok());
         if complete {
             // JSON lines: every line is one request.
-            decode_line(name, 1, &first, sink)?;
-            let mut line_no = 1;
-            let mut line = String::new();
+            let (mut line_no, mut offset) = (1, 0u64);
+            let mut line = first.clone();
             loop {
+                let text = std::str::from_utf8(&line).map_err(|e| {
+                    let at = offset + e.valid_up_to() as u64;
+                    Error::decode(name, format!("line {line_no}, byte {at}"), "invalid UTF-8")
+                })?;
+                if !text.trim().is_empty() {
+                    decode_line(name, line_no, text, sink)?;
+                }
+                offset += line.len() as u64;
                 line.clear();
                 line_no += 1;
-                if reader.read_line(&mut line).map_err(|e| Error::io(name, e))? == 0 {
+                if reader.read_until(b'\n', &mut line).map_err(|e| Error::io(name, e))? == 0 {
                     return Ok(());
-                }
-                if !line.trim().is_empty() {
-                    decode_line(name, line_no, &line, sink)?;
                 }
             }
         }
-        let chained = Cursor::new(first.into_bytes()).chain(reader);
+        let chained = Cursor::new(first).chain(reader);
         let mut on_resource = |i: usize, raw: &RawValue| -> Result<()> {
             let path = format!("$.resourceSpans[{i}]");
             match parse_element::<ResourceSpansJ>(raw) {
@@ -50,7 +55,12 @@ pub(crate) fn decode<R: BufRead>(name: &str, mut reader: R, sink: &mut dyn SpanS
                 Err(e) => sink.reject(element_error(name, &path, &e)),
             }
         };
-        for_each_element(name, chained, ArrayAt::Fields(&["resourceSpans", "resource_spans"]), &mut on_resource)?;
+        for_each_element(
+            name,
+            chained,
+            ArrayAt::Fields(&["resourceSpans", "resource_spans"]),
+            &mut on_resource,
+        )?;
         Ok(())
     }
 }
@@ -66,7 +76,11 @@ fn decode_line(name: &str, line_no: usize, line: &str, sink: &mut dyn SpanSink) 
         Err(e) => {
             let err = json_error(name, &e);
             let err = match err {
-                Error::Decode { input, at, message } => Error::decode(input, format!("line {line_no}, {}", at.replace("line 1, ", "")), message),
+                Error::Decode { input, at, message } => Error::decode(
+                    input,
+                    format!("line {line_no}, {}", at.replace("line 1, ", "")),
+                    message,
+                ),
                 other => other,
             };
             sink.reject(err)
@@ -95,7 +109,8 @@ fn convert_resource(name: &str, path: &str, rs: ResourceSpansJ, sink: &mut dyn S
         let scope_version = (!scope.version.is_empty()).then_some(scope.version);
         for (i, s) in ss.spans.into_iter().enumerate() {
             let span_path = || format!("{scope_path}.spans[{i}]");
-            let converted = to_pb_span(s).and_then(|s| convert_span(s, &service, &resource, &scope_name, &scope_version, &scope_attrs));
+            let converted = to_pb_span(s)
+                .and_then(|s| convert_span(s, &service, &resource, &scope_name, &scope_version, &scope_attrs));
             match converted {
                 Ok(span) => push_checked(sink, name, span_path, span)?,
                 Err(msg) => sink.reject(Error::decode(name, span_path(), msg))?,
@@ -115,7 +130,12 @@ struct RequestJ {
 struct ResourceSpansJ {
     #[serde(default)]
     resource: Option<ResourceJ>,
-    #[serde(default, alias = "scope_spans", alias = "instrumentationLibrarySpans", rename = "scopeSpans")]
+    #[serde(
+        default,
+        alias = "scope_spans",
+        alias = "instrumentationLibrarySpans",
+        rename = "scopeSpans"
+    )]
     scope_spans: Vec<ScopeSpansJ>,
 }
 
@@ -290,7 +310,10 @@ fn u64_of(v: Option<U64J>, field: &str) -> std::result::Result<u64, String> {
     match v {
         None => Ok(0),
         Some(U64J::Num(n)) => Ok(n),
-        Some(U64J::Str(s)) => s.trim().parse().map_err(|_| format!("{field}: expected an unsigned integer, found {s:?}")),
+        Some(U64J::Str(s)) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{field}: expected an unsigned integer, found {s:?}")),
     }
 }
 
@@ -300,27 +323,40 @@ fn id_bytes(s: &str, hex_len: usize, field: &str) -> std::result::Result<Vec<u8>
         return Ok(Vec::new());
     }
     if s.len() == hex_len && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok((0..hex_len / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex")).collect());
+        return Ok((0..hex_len / 2)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+            .collect());
     }
     match base64::engine::general_purpose::STANDARD.decode(s) {
         Ok(b) if b.len() == hex_len / 2 => Ok(b),
-        _ => Err(format!("{field}: expected {hex_len} hex digits or base64 of {} bytes, found {s:?}", hex_len / 2)),
+        _ => Err(format!(
+            "{field}: expected {hex_len} hex digits or base64 of {} bytes, found {s:?}",
+            hex_len / 2
+        )),
     }
 }
 
 fn kind_code(v: Option<EnumJ>) -> std::result::Result<i32, String> {
     match v {
         None => Ok(0),
-        Some(EnumJ::Num(n)) => SpanKind::from_otlp_code(n).map(|k| k.otlp_code()).ok_or_else(|| format!("kind: unknown span kind {n} (expected 0..=5)")),
-        Some(EnumJ::Str(s)) => SpanKind::parse(&s).map(|k| k.otlp_code()).ok_or_else(|| format!("kind: unknown span kind {s:?} (expected SPAN_KIND_*)")),
+        Some(EnumJ::Num(n)) => SpanKind::from_otlp_code(n)
+            .map(|k| k.otlp_code())
+            .ok_or_else(|| format!("kind: unknown span kind {n} (expected 0..=5)")),
+        Some(EnumJ::Str(s)) => SpanKind::parse(&s)
+            .map(|k| k.otlp_code())
+            .ok_or_else(|| format!("kind: unknown span kind {s:?} (expected SPAN_KIND_*)")),
     }
 }
 
 fn status_code(v: Option<EnumJ>) -> std::result::Result<i32, String> {
     match v {
         None => Ok(0),
-        Some(EnumJ::Num(n)) => StatusCode::from_otlp_code(n).map(|c| c.otlp_code()).ok_or_else(|| format!("status.code: unknown status code {n} (expected 0, 1 or 2)")),
-        Some(EnumJ::Str(s)) => StatusCode::parse(&s).map(|c| c.otlp_code()).ok_or_else(|| format!("status.code: unknown status code {s:?} (expected STATUS_CODE_*)")),
+        Some(EnumJ::Num(n)) => StatusCode::from_otlp_code(n)
+            .map(|c| c.otlp_code())
+            .ok_or_else(|| format!("status.code: unknown status code {n} (expected 0, 1 or 2)")),
+        Some(EnumJ::Str(s)) => StatusCode::parse(&s)
+            .map(|c| c.otlp_code())
+            .ok_or_else(|| format!("status.code: unknown status code {s:?} (expected STATUS_CODE_*)")),
     }
 }
 
@@ -328,7 +364,11 @@ fn kvs(v: Vec<KeyValueJ>) -> std::result::Result<Vec<KeyValue>, String> {
     v.into_iter()
         .map(|kv| {
             let value = kv.value.map(|v| any(v, &kv.key)).transpose()?;
-            Ok(KeyValue { key: kv.key, value, ..Default::default() })
+            Ok(KeyValue {
+                key: kv.key,
+                value,
+                ..Default::default()
+            })
         })
         .collect()
 }
@@ -342,7 +382,10 @@ fn any(v: AnyValueJ, key: &str) -> std::result::Result<AnyValue, String> {
     } else if let Some(i) = v.int_value {
         Some(V::IntValue(match i {
             I64J::Num(n) => n,
-            I64J::Str(s) => s.trim().parse().map_err(|_| format!("attribute {key:?}: intValue {s:?} is not a 64-bit integer"))?,
+            I64J::Str(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| format!("attribute {key:?}: intValue {s:?} is not a 64-bit integer"))?,
         }))
     } else if let Some(d) = v.double_value {
         Some(V::DoubleValue(match d {
@@ -351,16 +394,29 @@ fn any(v: AnyValueJ, key: &str) -> std::result::Result<AnyValue, String> {
                 "NaN" => f64::NAN,
                 "Infinity" => f64::INFINITY,
                 "-Infinity" => f64::NEG_INFINITY,
-                _ => s.trim().parse().map_err(|_| format!("attribute {key:?}: doubleValue {s:?} is not a number"))?,
+                _ => s
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("attribute {key:?}: doubleValue {s:?} is not a number"))?,
             },
         }))
     } else if let Some(a) = v.array_value {
-        Some(V::ArrayValue(ArrayValue { values: a.values.into_iter().map(|v| any(v, key)).collect::<std::result::Result<_, _>>()? }))
+        Some(V::ArrayValue(ArrayValue {
+            values: a
+                .values
+                .into_iter()
+                .map(|v| any(v, key))
+                .collect::<std::result::Result<_, _>>()?,
+        }))
     } else if let Some(kv) = v.kvlist_value {
-        Some(V::KvlistValue(KeyValueList { values: kvs(kv.values)? }))
+        Some(V::KvlistValue(KeyValueList {
+            values: kvs(kv.values)?,
+        }))
     } else if let Some(b) = v.bytes_value {
         Some(V::BytesValue(
-            base64::engine::general_purpose::STANDARD.decode(&b).map_err(|_| format!("attribute {key:?}: bytesValue is not base64"))?,
+            base64::engine::general_purpose::STANDARD
+                .decode(&b)
+                .map_err(|_| format!("attribute {key:?}: bytesValue is not base64"))?,
         ))
     } else {
         None
@@ -390,7 +446,10 @@ fn to_pb_span(s: SpanJ) -> std::result::Result<pb::Span, String> {
         });
     }
     let status = match s.status {
-        Some(st) => Some(pb::Status { message: st.message, code: status_code(st.code)? }),
+        Some(st) => Some(pb::Status {
+            message: st.message,
+            code: status_code(st.code)?,
+        }),
         None => None,
     };
     if s.trace_id.is_empty() {

@@ -37,7 +37,11 @@ impl<R: Read> Counted<R> {
                 if i == 0 {
                     return Ok(None);
                 }
-                return Err(Error::decode(name, format!("byte {start}"), "input ends inside a varint"));
+                return Err(Error::decode(
+                    name,
+                    format!("byte {start}"),
+                    "input ends inside a varint",
+                ));
             }
             self.offset += 1;
             value |= u64::from(b[0] & 0x7f) << (7 * i);
@@ -45,17 +49,29 @@ impl<R: Read> Counted<R> {
                 return Ok(Some(value));
             }
         }
-        Err(Error::decode(name, format!("byte {start}"), "varint longer than 10 bytes"))
+        Err(Error::decode(
+            name,
+            format!("byte {start}"),
+            "varint longer than 10 bytes",
+        ))
     }
 
     fn bytes(&mut self, name: &str, len: u64) -> Result<Vec<u8>> {
         if len > MAX_RECORD {
-            return Err(Error::decode(name, format!("byte {}", self.offset), format!("record length {len} exceeds the 1 GiB limit")));
+            return Err(Error::decode(
+                name,
+                format!("byte {}", self.offset),
+                format!("record length {len} exceeds the 1 GiB limit"),
+            ));
         }
         let mut buf = vec![0u8; len as usize];
         self.inner.read_exact(&mut buf).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                Error::decode(name, format!("byte {}", self.offset), format!("input ends inside a {len}-byte record (truncated file?)"))
+                Error::decode(
+                    name,
+                    format!("byte {}", self.offset),
+                    format!("input ends inside a {len}-byte record (truncated file?)"),
+                )
             } else {
                 Error::io(name, e)
             }
@@ -67,7 +83,10 @@ impl<R: Read> Counted<R> {
 
 /// Decodes one `ExportTraceServiceRequest`, streaming its `resource_spans`.
 pub(crate) fn decode_message<R: BufRead>(name: &str, reader: R, sink: &mut dyn SpanSink) -> Result<()> {
-    let mut r = Counted { inner: reader, offset: 0 };
+    let mut r = Counted {
+        inner: reader,
+        offset: 0,
+    };
     let mut index = 0usize;
     loop {
         let at = r.offset;
@@ -75,16 +94,23 @@ pub(crate) fn decode_message<R: BufRead>(name: &str, reader: R, sink: &mut dyn S
         let (field, wire) = (tag >> 3, tag & 7);
         match wire {
             0 => {
-                r.varint(name)?.ok_or_else(|| Error::decode(name, format!("byte {}", r.offset), "input ends inside a field"))?;
+                r.varint(name)?
+                    .ok_or_else(|| Error::decode(name, format!("byte {}", r.offset), "input ends inside a field"))?;
             }
             1 => drop(r.bytes(name, 8)?),
             5 => drop(r.bytes(name, 4)?),
             2 => {
-                let len = r.varint(name)?.ok_or_else(|| Error::decode(name, format!("byte {}", r.offset), "input ends inside a field"))?;
+                let len = r
+                    .varint(name)?
+                    .ok_or_else(|| Error::decode(name, format!("byte {}", r.offset), "input ends inside a field"))?;
                 let body = r.bytes(name, len)?;
                 if field == 1 {
                     let rs = pb::ResourceSpans::decode(body.as_slice()).map_err(|e| {
-                        Error::decode(name, format!("byte {at}"), format!("resource_spans[{index}] is not a valid ResourceSpans message: {e}"))
+                        Error::decode(
+                            name,
+                            format!("byte {at}"),
+                            format!("resource_spans[{index}] is not a valid ResourceSpans message: {e}"),
+                        )
                     })?;
                     convert_resource_spans(name, &format!("resource_spans[{index}]"), rs, sink)?;
                     index += 1;
@@ -103,14 +129,21 @@ pub(crate) fn decode_message<R: BufRead>(name: &str, reader: R, sink: &mut dyn S
 
 /// Decodes varint-length-prefixed `ExportTraceServiceRequest`s until the end of input.
 pub(crate) fn decode_delimited<R: BufRead>(name: &str, reader: R, sink: &mut dyn SpanSink) -> Result<()> {
-    let mut r = Counted { inner: reader, offset: 0 };
+    let mut r = Counted {
+        inner: reader,
+        offset: 0,
+    };
     let mut index = 0usize;
     loop {
         let at = r.offset;
         let Some(len) = r.varint(name)? else { return Ok(()) };
         let body = r.bytes(name, len)?;
         let req = ExportTraceServiceRequest::decode(body.as_slice()).map_err(|e| {
-            Error::decode(name, format!("byte {at}"), format!("message {index} is not a valid ExportTraceServiceRequest: {e}"))
+            Error::decode(
+                name,
+                format!("byte {at}"),
+                format!("message {index} is not a valid ExportTraceServiceRequest: {e}"),
+            )
         })?;
         convert_request(name, &format!("message[{index}]."), req, sink)?;
         index += 1;
@@ -118,7 +151,12 @@ pub(crate) fn decode_delimited<R: BufRead>(name: &str, reader: R, sink: &mut dyn
 }
 
 /// Converts a decoded request (from a file, or later from the collector).
-pub(crate) fn convert_request(name: &str, prefix: &str, req: ExportTraceServiceRequest, sink: &mut dyn SpanSink) -> Result<()> {
+pub(crate) fn convert_request(
+    name: &str,
+    prefix: &str,
+    req: ExportTraceServiceRequest,
+    sink: &mut dyn SpanSink,
+) -> Result<()> {
     for (i, rs) in req.resource_spans.into_iter().enumerate() {
         convert_resource_spans(name, &format!("{prefix}resource_spans[{i}]"), rs, sink)?;
     }
@@ -126,7 +164,12 @@ pub(crate) fn convert_request(name: &str, prefix: &str, req: ExportTraceServiceR
 }
 
 /// Converts one resource's spans and pushes them.
-pub(crate) fn convert_resource_spans(name: &str, at: &str, rs: pb::ResourceSpans, sink: &mut dyn SpanSink) -> Result<()> {
+pub(crate) fn convert_resource_spans(
+    name: &str,
+    at: &str,
+    rs: pb::ResourceSpans,
+    sink: &mut dyn SpanSink,
+) -> Result<()> {
     let resource: Vec<Attr> = rs.resource.map(|r| attrs(r.attributes)).unwrap_or_default();
     let service = service_name(&resource);
     let resource = Arc::new(resource);
@@ -184,7 +227,9 @@ pub(crate) fn span_id_bytes(b: &[u8]) -> std::result::Result<Option<u64>, String
 fn nanos(v: u64) -> std::result::Result<Option<i64>, String> {
     match v {
         0 => Ok(None),
-        v => i64::try_from(v).map(Some).map_err(|_| format!("timestamp {v} ns is past the year 2262")),
+        v => i64::try_from(v)
+            .map(Some)
+            .map_err(|_| format!("timestamp {v} ns is past the year 2262")),
     }
 }
 
@@ -221,7 +266,9 @@ pub(crate) fn convert_span(
         refs.push(Ref {
             ref_type: RefType::Link,
             trace_id: trace_id_bytes(&l.trace_id).map_err(|m| format!("link: {m}"))?,
-            span_id: span_id_bytes(&l.span_id).map_err(|m| format!("link: {m}"))?.ok_or("link without span id")?,
+            span_id: span_id_bytes(&l.span_id)
+                .map_err(|m| format!("link: {m}"))?
+                .ok_or("link without span id")?,
             trace_state: non_empty(l.trace_state),
             attributes: attrs(l.attributes),
             dropped_attributes_count: l.dropped_attributes_count,
@@ -254,7 +301,12 @@ pub(crate) fn convert_span(
 }
 
 pub(crate) fn attrs(kvs: Vec<KeyValue>) -> Vec<Attr> {
-    kvs.into_iter().map(|kv| Attr { key: kv.key, value: any_value(kv.value) }).collect()
+    kvs.into_iter()
+        .map(|kv| Attr {
+            key: kv.key,
+            value: any_value(kv.value),
+        })
+        .collect()
 }
 
 fn any_value(v: Option<AnyValue>) -> Value {
@@ -265,7 +317,9 @@ fn any_value(v: Option<AnyValue>) -> Value {
         Some(any_value::Value::IntValue(i)) => Value::Int(i),
         Some(any_value::Value::DoubleValue(d)) => Value::Double(d),
         Some(any_value::Value::BytesValue(b)) => Value::Bytes(b),
-        Some(any_value::Value::ArrayValue(a)) => Value::Array(a.values.into_iter().map(|v| any_value(Some(v))).collect()),
+        Some(any_value::Value::ArrayValue(a)) => {
+            Value::Array(a.values.into_iter().map(|v| any_value(Some(v))).collect())
+        }
         Some(any_value::Value::KvlistValue(kv)) => Value::Map(attrs(kv.values)),
         #[allow(unreachable_patterns)]
         Some(_) => Value::Empty,

@@ -164,7 +164,11 @@ impl SpanSink for RawTables {
         let seq = self.span_ids.len();
         let owner = u32::try_from(seq).map_err(|_| Error::Usage("more than 4 billion spans in one ingest".into()))?;
         let promoted = Promoted::from_attributes(&span.attributes);
-        let service = if span.service.is_empty() { "unknown_service" } else { &span.service };
+        let service = if span.service.is_empty() {
+            "unknown_service"
+        } else {
+            &span.service
+        };
         let service = self.service_arc(service);
         self.trace_ids.push(span.trace_id);
         self.span_ids.push(span.span_id);
@@ -174,7 +178,11 @@ impl SpanSink for RawTables {
         self.services.push(service.clone());
         self.spans.append(&span, &service, &promoted, seq);
 
-        for (scope, attrs) in [("span", &span.attributes[..]), ("resource", &span.resource[..]), ("scope", &span.scope_attributes[..])] {
+        for (scope, attrs) in [
+            ("span", &span.attributes[..]),
+            ("resource", &span.resource[..]),
+            ("scope", &span.scope_attributes[..]),
+        ] {
             for a in attrs {
                 self.tag_owner.push(owner);
                 self.tags.append(scope, None, a);
@@ -268,12 +276,15 @@ impl SpanCols {
         self.end.append_option(s.end_ns);
         self.duration.append_option(s.duration_ns());
         self.status.append_value(s.status.as_str());
-        self.status_message.append_option(s.status_message.as_deref().filter(|m| !m.is_empty()));
+        self.status_message
+            .append_option(s.status_message.as_deref().filter(|m| !m.is_empty()));
         self.scope_name.append_option(s.scope_name.as_deref());
         self.scope_version.append_option(s.scope_version.as_deref());
-        self.trace_state.append_option(s.trace_state.as_deref().filter(|t| !t.is_empty()));
+        self.trace_state
+            .append_option(s.trace_state.as_deref().filter(|t| !t.is_empty()));
         self.flags.append_option(s.flags.map(i64::from));
-        self.dropped_attributes.append_value(i64::from(s.dropped_attributes_count));
+        self.dropped_attributes
+            .append_value(i64::from(s.dropped_attributes_count));
         self.dropped_events.append_value(i64::from(s.dropped_events_count));
         self.dropped_links.append_value(i64::from(s.dropped_links_count));
         self.http_method.append_option(p.http_method.as_deref());
@@ -285,7 +296,10 @@ impl SpanCols {
         self.db_user.append_option(p.db_user.as_deref());
         self.db_statement.append_option(p.db_statement.as_deref());
         self.kind_code.append_value(s.kind.otlp_code());
-        let shared = s.attributes.iter().any(|a| a.key == "zipkin.shared" && a.value == Value::Bool(true));
+        let shared = s
+            .attributes
+            .iter()
+            .any(|a| a.key == "zipkin.shared" && a.value == Value::Bool(true));
         self.zipkin_shared.append_value(shared);
         self.seq.append_value(seq as i64);
     }
@@ -399,7 +413,10 @@ impl RefCols {
             crate::schema::refs_schema().field_with_name("ref_type")?.clone(),
             crate::schema::refs_schema().field_with_name("trace_state")?.clone(),
         ]));
-        Ok(RecordBatch::try_new(schema, vec![Arc::new(self.ref_type.finish()), Arc::new(self.trace_state.finish())])?)
+        Ok(RecordBatch::try_new(
+            schema,
+            vec![Arc::new(self.ref_type.finish()), Arc::new(self.trace_state.finish())],
+        )?)
     }
 }
 
@@ -464,7 +481,9 @@ pub(crate) fn to_json(v: &Value) -> serde_json::Value {
     match v {
         Value::Str(s) => J::String(s.clone()),
         Value::Int(i) => J::from(*i),
-        Value::Double(d) => serde_json::Number::from_f64(*d).map(J::Number).unwrap_or_else(|| J::String(d.to_string())),
+        Value::Double(d) => serde_json::Number::from_f64(*d)
+            .map(J::Number)
+            .unwrap_or_else(|| J::String(d.to_string())),
         Value::Bool(b) => J::Bool(*b),
         Value::Bytes(_) => J::String(render_value(v)),
         Value::Empty => J::Null,

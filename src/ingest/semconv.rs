@@ -77,7 +77,9 @@ impl Promoted {
 }
 
 fn find<'a>(attrs: &'a [Attr], names: &'static [&'static str]) -> impl Iterator<Item = &'a Value> + 'a {
-    names.iter().filter_map(move |n| attrs.iter().find(|a| a.key == *n).map(|a| &a.value))
+    names
+        .iter()
+        .filter_map(move |n| attrs.iter().find(|a| a.key == *n).map(|a| &a.value))
 }
 
 fn text(attrs: &[Attr], names: &'static [&'static str]) -> Option<String> {

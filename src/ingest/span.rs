@@ -368,3 +368,30 @@ pub fn parse_hex_id(s: &str, max_digits: usize) -> Option<u128> {
     }
     u128::from_str_radix(s, 16).ok()
 }
+
+/// An id for text that is not a hex id (some Jaeger UI test data uses ids like `trace-123`): the
+/// 64-bit FNV-1a hash of the text (two hashes for 32 digits), never zero. The same text always gives
+/// the same id, so references between such spans still resolve.
+///
+/// ```
+/// let a = tracecheck::ingest::id_from_text("span-1", 16);
+/// assert_eq!(a, tracecheck::ingest::id_from_text("span-1", 16));
+/// assert!(a != 0 && a <= u128::from(u64::MAX));
+/// ```
+pub fn id_from_text(s: &str, digits: usize) -> u128 {
+    fn fnv(bytes: &[u8], seed: u64) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h
+    }
+    let lo = fnv(s.as_bytes(), 0);
+    let id = if digits > 16 {
+        (u128::from(fnv(s.as_bytes(), 0x9e37_79b9_7f4a_7c15)) << 64) | u128::from(lo)
+    } else {
+        u128::from(lo)
+    };
+    id.max(1)
+}

@@ -165,7 +165,10 @@ struct Structure {
 
 fn span_str(raw: &RawTables, col: usize, i: usize) -> &str {
     let c = RawTables::span_chunk_size();
-    let arr = raw.span_chunks[i / c][col].as_any().downcast_ref::<StringArray>().expect("string column");
+    let arr = raw.span_chunks[i / c][col]
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("string column");
     arr.value(i % c)
 }
 
@@ -225,7 +228,12 @@ fn dedupe_trace(raw: &RawTables, members: &[u32], st: &mut Structure, stats: &mu
             let service = &raw.services[s];
             for &m in members {
                 let m = m as usize;
-                if m != s && m != c && raw.parents[m] == Some(id) && &raw.services[m] == service && !distinct.contains(&m) {
+                if m != s
+                    && m != c
+                    && raw.parents[m] == Some(id)
+                    && &raw.services[m] == service
+                    && !distinct.contains(&m)
+                {
                     st.parents[m] = Some(fresh);
                 }
             }
@@ -250,7 +258,11 @@ fn fresh_id(id: u64, used: &mut HashSet<u64>) -> u64 {
 }
 
 fn structure_trace(members: &[u32], st: &mut Structure) {
-    let live: Vec<usize> = members.iter().map(|&m| m as usize).filter(|&m| !st.dropped[m]).collect();
+    let live: Vec<usize> = members
+        .iter()
+        .map(|&m| m as usize)
+        .filter(|&m| !st.dropped[m])
+        .collect();
     let mut index: HashMap<u64, usize> = HashMap::with_capacity(live.len());
     for &m in &live {
         index.entry(st.ids[m]).or_insert(m);
@@ -324,7 +336,9 @@ fn spans_batch(raw: &RawTables, st: &Structure, rows: &[u32]) -> Result<RecordBa
         cols.push(interleave(&arrays, &idx)?);
     }
     for v in [&st.depth, &st.left, &st.right] {
-        cols.push(Arc::new(Int32Array::from_iter_values(rows.iter().map(|&i| v[i as usize]))));
+        cols.push(Arc::new(Int32Array::from_iter_values(
+            rows.iter().map(|&i| v[i as usize]),
+        )));
     }
     Ok(RecordBatch::try_new(schema::spans_schema(), cols)?)
 }
@@ -340,7 +354,9 @@ struct Children<'a> {
 
 impl<'a> Children<'a> {
     fn sorted(owner: &'a [u32], rank: &[u32], chunks: &'a [RecordBatch]) -> Children<'a> {
-        let mut rows: Vec<u32> = (0..owner.len() as u32).filter(|&r| rank[owner[r as usize] as usize] != u32::MAX).collect();
+        let mut rows: Vec<u32> = (0..owner.len() as u32)
+            .filter(|&r| rank[owner[r as usize] as usize] != u32::MAX)
+            .collect();
         rows.sort_by_key(|&r| (rank[owner[r as usize] as usize], r));
         let mut offsets = Vec::with_capacity(chunks.len() + 1);
         let mut acc = 0;
@@ -349,7 +365,12 @@ impl<'a> Children<'a> {
             acc += ch.num_rows();
         }
         offsets.push(acc);
-        Children { rows, owner, chunks, offsets }
+        Children {
+            rows,
+            owner,
+            chunks,
+            offsets,
+        }
     }
 
     /// The slice of `rows` whose owners have rank in `a..b`.
@@ -386,8 +407,14 @@ impl<'a> Children<'a> {
 
     fn id_columns(&self, raw: &RawTables, st: &Structure, rows: &[u32]) -> Vec<ArrayRef> {
         vec![
-            hex_ids(rows.iter().map(|&r| trace_id_hex(raw.trace_ids[self.owner[r as usize] as usize]))),
-            hex_ids(rows.iter().map(|&r| span_id_hex(st.ids[self.owner[r as usize] as usize]))),
+            hex_ids(
+                rows.iter()
+                    .map(|&r| trace_id_hex(raw.trace_ids[self.owner[r as usize] as usize])),
+            ),
+            hex_ids(
+                rows.iter()
+                    .map(|&r| span_id_hex(st.ids[self.owner[r as usize] as usize])),
+            ),
         ]
     }
 
@@ -405,16 +432,26 @@ impl<'a> Children<'a> {
     }
 }
 
-fn refs_batch(raw: &RawTables, st: &Structure, rank: &[u32], refs: &Children, bounds: (usize, usize)) -> Result<RecordBatch> {
+fn refs_batch(
+    raw: &RawTables,
+    st: &Structure,
+    rank: &[u32],
+    refs: &Children,
+    bounds: (usize, usize),
+) -> Result<RecordBatch> {
     let rows = refs.range(rank, bounds);
     if rows.is_empty() {
         return Ok(RecordBatch::new_empty(schema::refs_schema()));
     }
     let mut cols = refs.id_columns(raw, st, rows);
-    cols.push(Arc::new(Int32Array::from_iter_values(rows.iter().map(|&r| raw.ref_positions[r as usize]))));
+    cols.push(Arc::new(Int32Array::from_iter_values(
+        rows.iter().map(|&r| raw.ref_positions[r as usize]),
+    )));
     let gathered = refs.gather(rows, 0..2)?;
     cols.push(gathered[0].clone());
-    cols.push(hex_ids(rows.iter().map(|&r| trace_id_hex(raw.ref_trace_ids[r as usize]))));
+    cols.push(hex_ids(
+        rows.iter().map(|&r| trace_id_hex(raw.ref_trace_ids[r as usize])),
+    ));
     // The parent reference (position 0) follows the span's final parent, which duplicate-id
     // handling may have changed.
     cols.push(hex_ids(rows.iter().map(|&r| {

@@ -12,8 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::file::metadata::SortingColumn;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::assemble::Part;
 use crate::error::{Error, Result};
@@ -38,7 +38,10 @@ pub struct WriteOptions {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { zstd_level: 3, row_group_rows: 128 * 1024 }
+        WriteOptions {
+            zstd_level: 3,
+            row_group_rows: 128 * 1024,
+        }
     }
 }
 
@@ -92,7 +95,10 @@ pub struct Dataset {
 impl Dataset {
     /// Opens an existing dataset (checking its schema version) or creates an empty one.
     pub fn create_or_open(path: &Path) -> Result<Dataset> {
-        let dataset_err = |message: String| Error::Dataset { path: path.to_path_buf(), message };
+        let dataset_err = |message: String| Error::Dataset {
+            path: path.to_path_buf(),
+            message,
+        };
         if path.exists() && !path.is_dir() {
             return Err(dataset_err("exists and is not a folder".into()));
         }
@@ -100,7 +106,9 @@ impl Dataset {
             Self::check_meta(path)?;
         } else {
             if path.is_dir() && fs::read_dir(path).map_err(|e| Error::io(path, e))?.next().is_some() {
-                return Err(dataset_err(format!("the folder is not empty and has no {META_FILE}; refusing to write into it")));
+                return Err(dataset_err(format!(
+                    "the folder is not empty and has no {META_FILE}; refusing to write into it"
+                )));
             }
             fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
             let meta = serde_json::json!({
@@ -109,13 +117,19 @@ impl Dataset {
                 "tables": TABLES,
                 "created_by": concat!("tracecheck ", env!("CARGO_PKG_VERSION")),
             });
-            write_atomic(&path.join(META_FILE), serde_json::to_string_pretty(&meta).expect("json").as_bytes())?;
+            write_atomic(
+                &path.join(META_FILE),
+                serde_json::to_string_pretty(&meta).expect("json").as_bytes(),
+            )?;
         }
         for t in TABLES {
             let dir = path.join(t);
             fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         }
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         Ok(Dataset {
             path: path.to_path_buf(),
             options: WriteOptions::default(),
@@ -161,7 +175,11 @@ impl Dataset {
             let batch = part.table(table);
             let final_path = self.path.join(table).join(&name);
             let tmp = self.path.join(table).join(format!(".{name}.tmp"));
-            let sorting = vec![SortingColumn { column_idx: 0, descending: false, nulls_first: false }];
+            let sorting = vec![SortingColumn {
+                column_idx: 0,
+                descending: false,
+                nulls_first: false,
+            }];
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(self.options.zstd_level)?))
                 .set_max_row_group_row_count(Some(self.options.row_group_rows))

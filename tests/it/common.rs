@@ -18,7 +18,11 @@ pub fn fixtures() -> PathBuf {
 
 /// Runs the built `tracecheck` binary.
 pub fn tracecheck(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tracecheck")).args(args).current_dir(cwd).output().expect("run tracecheck")
+    Command::new(env!("CARGO_BIN_EXE_tracecheck"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run tracecheck")
 }
 
 /// Stdout of a successful run; panics with stderr otherwise.
@@ -35,13 +39,21 @@ pub fn tracecheck_ok(args: &[&str], cwd: &Path) -> String {
 
 /// Runs SQL and returns all batches.
 pub async fn query(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
-    ctx.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")).collect().await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    ctx.sql(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// The single integer a query like `SELECT count(*) ...` returns.
 pub async fn scalar_i64(ctx: &SessionContext, sql: &str) -> i64 {
     let batches = query(ctx, sql).await;
-    let b = batches.iter().find(|b| b.num_rows() > 0).unwrap_or_else(|| panic!("{sql}: no rows"));
+    let b = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .unwrap_or_else(|| panic!("{sql}: no rows"));
     let col = datafusion::arrow::compute::cast(b.column(0), &datafusion::arrow::datatypes::DataType::Int64).unwrap();
     col.as_primitive::<Int64Type>().value(0)
 }
@@ -53,7 +65,11 @@ pub async fn column_strings(ctx: &SessionContext, sql: &str) -> Vec<String> {
         let col = datafusion::arrow::compute::cast(b.column(0), &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
         let s = col.as_string::<i32>();
         for i in 0..s.len() {
-            out.push(if s.is_null(i) { "NULL".to_string() } else { s.value(i).to_string() });
+            out.push(if s.is_null(i) {
+                "NULL".to_string()
+            } else {
+                s.value(i).to_string()
+            });
         }
     }
     out

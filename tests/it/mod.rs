@@ -1,3 +1,4 @@
+mod cli;
 mod common;
 mod fixtures;
 mod jaeger_suite;
