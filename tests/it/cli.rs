@@ -335,3 +335,34 @@ fn walk(p: &Path) -> u64 {
         std::fs::metadata(p).unwrap().len()
     }
 }
+
+#[test]
+fn interactive_prompt_runs_multi_line_statements() {
+    use std::io::Write;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let home = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tracecheck"))
+        .args(["sql", "--data", "datasets/bank", "--format", "csv"])
+        .current_dir(root)
+        .env("HOME", home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A statement over two lines, an error that does not end the session, then a second statement.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SELECT count(DISTINCT trace_id) AS t\nFROM spans;\nSELECT nope FROM spans;\nSELECT 1 + 1 AS two;\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("t\n2000\n"), "{stdout}");
+    assert!(stdout.contains("two\n2\n"), "{stdout}");
+    assert!(stderr.contains("nope"), "the failing statement is reported: {stderr}");
+    assert!(home.path().join(".tracecheck_history").is_file(), "history is saved");
+}
