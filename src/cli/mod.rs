@@ -1,5 +1,6 @@
 //! Command definitions (clap) and dispatch.
 
+mod fmt_cmd;
 mod gen_cmd;
 mod ingest_cmd;
 mod output;
@@ -24,6 +25,8 @@ enum Command {
     Sql(sql_cmd::Args),
     /// Generate a synthetic workload with known, injected faults.
     Gen(gen_cmd::Args),
+    /// Print model files in canonical form (or rewrite them with --write, or --check them).
+    Fmt(fmt_cmd::Args),
 }
 
 /// Runs a command; the `u8` is the process exit code.
@@ -32,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Ingest(a) => ingest_cmd::run(a).await,
         Command::Sql(a) => sql_cmd::run(a).await,
         Command::Gen(a) => gen_cmd::run(a).await,
+        Command::Fmt(a) => fmt_cmd::run(a).await,
     }
 }
 

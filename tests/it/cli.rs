@@ -355,7 +355,9 @@ fn interactive_prompt_runs_multi_line_statements() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"SELECT count(DISTINCT trace_id) AS t\nFROM spans;\nSELECT nope FROM spans;\nSELECT 1 + 1 AS two;\n")
+        .write_all(
+            b"SELECT count(DISTINCT trace_id) AS t\nFROM spans;\nSELECT nope FROM spans;\nSELECT 1 + 1 AS two;\n",
+        )
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -365,4 +367,43 @@ fn interactive_prompt_runs_multi_line_statements() {
     assert!(stdout.contains("two\n2\n"), "{stdout}");
     assert!(stderr.contains("nope"), "the failing statement is reported: {stderr}");
     assert!(home.path().join(".tracecheck_history").is_file(), "history is saved");
+}
+
+#[test]
+fn fmt_checks_and_reports_model_errors_with_positions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The shipped models are canonical.
+    let out = tracecheck(&["fmt", "--check", "queries/bank.model"], root);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("typo.model"),
+        "model \"x\" {\n  expect span(nme = \"a\")\n}\n",
+    )
+    .unwrap();
+    let out = tracecheck(&["fmt", "typo.model"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("typo.model:2:15") && stderr.contains("did you mean `name`?"),
+        "{stderr}"
+    );
+    // --write rewrites a non-canonical file, after which --check passes.
+    std::fs::write(
+        dir.path().join("ugly.model"),
+        "model \"x\" {\n  when   span(name=\"a\")\n expect no span(name=\"b\")\n}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        tracecheck(&["fmt", "--check", "ugly.model"], dir.path()).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        tracecheck(&["fmt", "--write", "ugly.model"], dir.path()).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        tracecheck(&["fmt", "--check", "ugly.model"], dir.path()).status.code(),
+        Some(0)
+    );
 }

@@ -24,7 +24,11 @@ const RESOURCE_TAGS: &str =
 async fn otlp_inputs_and_jaeger_outputs_agree() {
     for (otlp, jaeger, spans) in [
         ("jaeger/otlp2jaeger-in.json", "jaeger/otlp2jaeger-out.json", 1),
-        ("jaeger-ui/otlp2jaeger-multi-in-combined.json", "jaeger-ui/oltp2jaeger-multi-out.json", 4),
+        (
+            "jaeger-ui/otlp2jaeger-multi-in-combined.json",
+            "jaeger-ui/oltp2jaeger-multi-out.json",
+            4,
+        ),
     ] {
         let a = engine::open(&[fixtures().join(otlp)]).await.unwrap();
         let b = engine::open(&[fixtures().join(jaeger)]).await.unwrap();

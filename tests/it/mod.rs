@@ -1,5 +1,5 @@
 mod cli;
 mod common;
+mod conversion_pairs;
 mod fixtures;
 mod jaeger_suite;
-mod conversion_pairs;
