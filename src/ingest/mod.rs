@@ -21,6 +21,8 @@ mod otlp_proto;
 mod raw;
 mod semconv;
 mod span;
+#[cfg(test)]
+mod test_sink;
 mod zipkin;
 
 use std::fs::File;

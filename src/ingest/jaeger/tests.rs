@@ -1,27 +1,7 @@
 //! Tests of the jaeger decoder, against the real fixtures and hand-made bad inputs.
 use super::*;
 
-/// Collects spans; with `keep_going` it records rejects instead of failing.
-#[derive(Default)]
-struct Sink {
-    spans: Vec<Span>,
-    rejects: Vec<String>,
-    keep_going: bool,
-}
-
-impl SpanSink for Sink {
-    fn push(&mut self, span: Span) -> Result<()> {
-        self.spans.push(span);
-        Ok(())
-    }
-    fn reject(&mut self, err: Error) -> Result<()> {
-        if !self.keep_going {
-            return Err(err);
-        }
-        self.rejects.push(err.to_string());
-        Ok(())
-    }
-}
+use crate::ingest::test_sink::CollectSink as Sink;
 
 fn run(json: &[u8], keep_going: bool) -> (Result<()>, Sink) {
     let mut sink = Sink {
