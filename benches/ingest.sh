@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q
-bin=target/release/tracecheck
+bin="${CARGO_TARGET_DIR:-target}/release/tracecheck"
 work=${BENCH_DIR:-bench-data}
 traces=${TRACES:-125000}
 runs=${RUNS:-3}
