@@ -122,7 +122,9 @@ pub fn decode_reader<R: BufRead>(name: &str, mut reader: R, sink: &mut dyn SpanS
 
 fn decode_plain<R: BufRead>(name: &str, mut reader: R, sink: &mut dyn SpanSink) -> Result<Format> {
     let format = {
-        let head = fill_head(&mut reader, name)?;
+        // Detection looks at what the 64 KiB buffer holds now; a short first read (gzip) gives a
+        // shorter prefix, which the key-based JSON detection tolerates.
+        let head = reader.fill_buf().map_err(|e| Error::io(name, e))?;
         detect_format(head).map_err(|msg| Error::decode(name, "byte 0", msg))?
     };
     match format {
@@ -133,14 +135,6 @@ fn decode_plain<R: BufRead>(name: &str, mut reader: R, sink: &mut dyn SpanSink) 
         Format::ZipkinJson => zipkin::decode(name, reader, sink)?,
     }
     Ok(format)
-}
-
-/// Makes sure the buffer holds the first bytes of the input (up to 64 KiB) for format detection.
-fn fill_head<'a, R: BufRead>(reader: &'a mut R, name: &str) -> Result<&'a [u8]> {
-    // BufReader only refills when empty; detection needs a prefix, which the 64 KiB buffer gives
-    // unless the stream delivers short reads (gzip). Then we settle for what is there.
-    let buf = reader.fill_buf().map_err(|e| Error::io(name, e))?;
-    Ok(buf)
 }
 
 /// Reads a whole stream into memory (for formats whose unit is the whole input).

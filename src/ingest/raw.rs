@@ -141,7 +141,7 @@ impl RawTables {
         Ok(())
     }
 
-    /// Chunk index and row of a global row index, for chunks of `CHUNK_SPANS` spans.
+    /// Spans per chunk: global span `i` is row `i % size` of chunk `i / size`.
     pub(crate) fn span_chunk_size() -> usize {
         CHUNK_SPANS
     }

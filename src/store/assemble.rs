@@ -122,7 +122,7 @@ pub fn assemble(mut raw: RawTables, max_spans: usize) -> Result<(Vec<Part>, Asse
 
     // Cut into parts at trace boundaries, by rank.
     let mut bounds: Vec<(usize, usize)> = Vec::new();
-    let (mut part_start, mut part_len, mut removed) = (0usize, 0usize, 0usize);
+    let (mut part_start, mut part_len) = (0usize, 0usize);
     for &(s, e) in &traces {
         let dropped_here = order[s..e].iter().filter(|&&i| st.dropped[i as usize]).count();
         let len = e - s - dropped_here;
@@ -132,12 +132,10 @@ pub fn assemble(mut raw: RawTables, max_spans: usize) -> Result<(Vec<Part>, Asse
             part_len = 0;
         }
         part_len += len;
-        removed += dropped_here;
     }
     if part_len > 0 {
         bounds.push((part_start, part_start + part_len));
     }
-    debug_assert_eq!(removed, n - kept.len());
 
     let tags = Children::sorted(&raw.tag_owner, &rank, &raw.tag_chunks);
     let refs = Children::sorted(&raw.ref_owner, &rank, &raw.ref_chunks);
