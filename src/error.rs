@@ -50,6 +50,17 @@ pub enum Error {
     /// DataFusion failed (planning or running a query).
     #[error("{0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    /// A model file that does not parse or compile. Rendered with the source line underlined by
+    /// [`Error::render`]; `Display` gives the one-line form `file:line:column: message`.
+    #[error("{file}:{}:{}: {}", error.line_col(source_text).0, error.line_col(source_text).1, error.message)]
+    Model {
+        /// The file name (or `<builder>` for a model made in Rust).
+        file: String,
+        /// The model text, for positions and rendering.
+        source_text: String,
+        /// What is wrong, and where.
+        error: crate::model::ModelError,
+    },
     /// An internal invariant broke.
     #[error("internal error: {0} (this is a bug in tracecheck, please report it)")]
     Bug(String),
@@ -59,6 +70,27 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// The error for people: model errors with their source line and the offending text
+    /// underlined, every other error as its `Display` text.
+    ///
+    /// ```
+    /// let src = "model \"m\" { expect span(nmae = \"x\") }";
+    /// let error = tracecheck::model::parse_file(src).unwrap_err();
+    /// let e = tracecheck::Error::Model { file: "m.model".into(), source_text: src.into(), error };
+    /// assert!(e.to_string().starts_with("m.model:1:25: unknown field"));
+    /// assert!(e.render().contains("^^^^"));
+    /// ```
+    pub fn render(&self) -> String {
+        match self {
+            Error::Model {
+                file,
+                source_text,
+                error,
+            } => error.render(file, source_text),
+            other => format!("error: {other}\n"),
+        }
+    }
+
     /// A decode error at a position of an input.
     ///
     /// ```

@@ -12,6 +12,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod check;
+pub mod compile;
 pub mod engine;
 pub mod error;
 pub mod export;
@@ -19,6 +21,7 @@ pub mod gen;
 pub mod ingest;
 pub mod model;
 pub mod pipeline;
+pub mod report;
 pub mod schema;
 pub mod store;
 

@@ -21,7 +21,8 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Model errors carry their source: the rendered form underlines the offending text.
+            eprint!("{}", e.render());
             ExitCode::from(2)
         }
     }

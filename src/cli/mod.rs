@@ -1,5 +1,7 @@
 //! Command definitions (clap) and dispatch.
 
+mod check_cmd;
+mod explain_cmd;
 mod fmt_cmd;
 mod gen_cmd;
 mod ingest_cmd;
@@ -25,6 +27,10 @@ enum Command {
     Sql(sql_cmd::Args),
     /// Generate a synthetic workload with known, injected faults.
     Gen(gen_cmd::Args),
+    /// Check models against a dataset or trace files: exit 0 if all hold, 1 on violations, 2 on error.
+    Check(check_cmd::Args),
+    /// Print the SQL that models compile to.
+    Explain(explain_cmd::Args),
     /// Print model files in canonical form (or rewrite them with --write, or --check them).
     Fmt(fmt_cmd::Args),
 }
@@ -36,6 +42,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Sql(a) => sql_cmd::run(a).await,
         Command::Gen(a) => gen_cmd::run(a).await,
         Command::Fmt(a) => fmt_cmd::run(a).await,
+        Command::Check(a) => check_cmd::run(a).await,
+        Command::Explain(a) => explain_cmd::run(a).await,
     }
 }
 

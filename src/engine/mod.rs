@@ -13,6 +13,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
+use crate::ingest::{RawTables, Span, SpanSink};
 use crate::pipeline::{decode_paths, DecodeOptions};
 use crate::schema::{table_schema, TABLES};
 use crate::store::{assemble, is_dataset, Dataset};
@@ -62,7 +63,35 @@ pub async fn register(ctx: &SessionContext, paths: &[PathBuf]) -> Result<()> {
         )));
     }
     let raw = decode_paths(paths, &DecodeOptions::default())?;
-    let (parts, _) = assemble(raw.tables, usize::MAX)?;
+    register_raw(ctx, raw.tables)
+}
+
+/// Opens spans held in memory (e.g. made by a test) in a new session: they are assembled exactly as
+/// `ingest` would (ids, structure columns, tags) and registered as memory tables.
+///
+/// ```
+/// # async fn f() -> tracecheck::Result<()> {
+/// use tracecheck::ingest::Span;
+/// let spans = vec![Span { trace_id: 1, span_id: 2, name: "a".into(), ..Span::default() }];
+/// let ctx = tracecheck::engine::open_spans(spans).await?;
+/// let n = ctx.sql("SELECT count(*) FROM spans").await?.count().await?;
+/// assert_eq!(n, 1);
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(f()).unwrap();
+/// ```
+pub async fn open_spans(spans: Vec<Span>) -> Result<SessionContext> {
+    let mut raw = RawTables::new(false);
+    for s in spans {
+        raw.push(s)?;
+    }
+    let ctx = session();
+    register_raw(&ctx, raw)?;
+    Ok(ctx)
+}
+
+/// Assembles decoded tables in memory and registers them in `ctx`.
+pub fn register_raw(ctx: &SessionContext, raw: RawTables) -> Result<()> {
+    let (parts, _) = assemble(raw, usize::MAX)?;
     for table in TABLES {
         let schema = table_schema(table).expect("known table");
         let batches = parts.iter().map(|p| p.table(table).clone()).collect();

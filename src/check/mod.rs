@@ -1,0 +1,234 @@
+//! Running compiled models on a session: violations, how often each rule applied, and warnings.
+//!
+//! ```
+//! # async fn f() -> tracecheck::Result<()> {
+//! use tracecheck::model::builder::*;
+//! let model = Model::new("Accounts cannot withdraw more than their balance")
+//!     .when(less_than(span().name("fetch-balance").tag("amount"), span().name("withdrawal").tag("amount")))
+//!     .expect(span().name("rollback"))
+//!     .not_expect(span().name("commit"));
+//! let data = tracecheck::engine::open(&["datasets/bank".into()]).await?;
+//! let report = tracecheck::check::check(&model, &data).await?;
+//! println!("{} violations", report.violation_count());
+//! # Ok(()) }
+//! ```
+
+mod names;
+mod rows;
+
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+
+use crate::compile::{compile_model, CompiledModel};
+use crate::error::{Error, Result};
+use crate::model::{File, Item, Model};
+pub use names::DataNames;
+
+/// One failing (trace, clause, assignment of the lets).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Violation {
+    /// The model's title.
+    pub model: String,
+    /// 1-based index of the failing `expect` in the model.
+    pub clause: usize,
+    /// The trace (32 lowercase hex digits).
+    pub trace_id: String,
+    /// The span assigned to each let, in let order: (name, span id).
+    pub assignment: Vec<(String, String)>,
+    /// How many spans matched the clause.
+    pub matched: i64,
+    /// The span ids that matched the clause, ascending.
+    pub witnesses: Vec<String>,
+}
+
+/// The outcome of one model on one dataset.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelReport {
+    /// The model's title.
+    pub title: String,
+    /// The `expect` clauses as written (canonical form), clause 1 first.
+    pub clauses: Vec<String>,
+    /// How many let tuples (or traces, without lets) satisfied `when`.
+    pub assignments: u64,
+    /// In how many traces `when` held.
+    pub traces: u64,
+    /// Every violation, ordered by clause, trace and assignment.
+    pub violations: Vec<Violation>,
+    /// Vacuity and unknown-name warnings.
+    pub warnings: Vec<String>,
+}
+
+impl ModelReport {
+    /// No violation (warnings aside).
+    pub fn holds(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// `when` never held: the model proved nothing on this data.
+    pub fn vacuous(&self) -> bool {
+        self.assignments == 0
+    }
+
+    /// The number of distinct traces with a violation.
+    pub fn violating_traces(&self) -> usize {
+        let mut ids: Vec<&str> = self.violations.iter().map(|v| v.trace_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+}
+
+/// The outcome of the models of one file.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    /// The file name as given (or a label for models made in Rust).
+    pub path: String,
+    /// One report per model, in file order.
+    pub models: Vec<ModelReport>,
+}
+
+/// The outcome of a whole `check` run.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct Report {
+    /// One entry per model file.
+    pub files: Vec<FileReport>,
+    /// Whether warnings count as failures (`--strict`).
+    pub strict: bool,
+}
+
+impl Report {
+    /// All violations of all models.
+    pub fn violation_count(&self) -> usize {
+        self.models().map(|m| m.violations.len()).sum()
+    }
+
+    /// Every model report.
+    pub fn models(&self) -> impl Iterator<Item = &ModelReport> {
+        self.files.iter().flat_map(|f| &f.models)
+    }
+
+    /// Whether every model holds (and, when strict, no warning was raised).
+    pub fn holds(&self) -> bool {
+        self.models()
+            .all(|m| m.holds() && !(self.strict && !m.warnings.is_empty()))
+    }
+
+    /// The process exit code: 0 all hold, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if self.holds() {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// Checks one model against the data in `ctx` (the seed's `Check(model, data)`).
+pub async fn check(model: &Model, ctx: &SessionContext) -> Result<Report> {
+    let names = DataNames::load(ctx).await?;
+    let compiled = compile_model(model).map_err(|error| Error::Model {
+        file: "<builder>".into(),
+        source_text: String::new(),
+        error,
+    })?;
+    let report = run_model(model, &compiled, ctx, &names).await?;
+    Ok(Report {
+        files: vec![FileReport {
+            path: "<builder>".into(),
+            models: vec![report],
+        }],
+        strict: false,
+    })
+}
+
+/// Compiles every block of a parsed file; errors name the file and the offending text.
+pub fn compile_file(path: &str, source: &str, file: &File) -> Result<Vec<(Model, CompiledModel)>> {
+    let model_error = |error| Error::Model {
+        file: path.to_string(),
+        source_text: source.to_string(),
+        error,
+    };
+    file.validate().map_err(model_error)?;
+    let mut out = Vec::new();
+    for item in &file.items {
+        match item {
+            Item::Model(m) => out.push((m.clone(), compile_model(m).map_err(model_error)?)),
+            Item::Check(c) => {
+                return Err(model_error(crate::model::ModelError::new(
+                    c.span.range(),
+                    "aggregate `check` blocks are not supported by this version (they are planned); \
+                     move them to another file to check the models",
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the compiled models of one file.
+pub async fn check_compiled(
+    path: &str,
+    models: &[(Model, CompiledModel)],
+    ctx: &SessionContext,
+    names: &DataNames,
+) -> Result<FileReport> {
+    let mut reports = Vec::new();
+    for (m, c) in models {
+        reports.push(run_model(m, c, ctx, names).await?);
+    }
+    Ok(FileReport {
+        path: path.to_string(),
+        models: reports,
+    })
+}
+
+async fn run_model(
+    model: &Model,
+    compiled: &CompiledModel,
+    ctx: &SessionContext,
+    names: &DataNames,
+) -> Result<ModelReport> {
+    let violations = run_violations(compiled, ctx).await?;
+    let (assignments, traces) = rows::stats(ctx, &compiled.stats_sql()).await?;
+    let mut warnings = names.unknown_in(model);
+    if assignments == 0 {
+        let what = if model.when.is_some() {
+            "`when` never held"
+        } else {
+            "no trace had spans for its lets"
+        };
+        warnings.insert(0, format!("vacuous: {what} in this data, so the model proved nothing"));
+    }
+    Ok(ModelReport {
+        title: model.title.node.clone(),
+        clauses: model.expects.iter().map(|e| e.to_string()).collect(),
+        assignments,
+        traces,
+        violations,
+        warnings,
+    })
+}
+
+async fn run_violations(compiled: &CompiledModel, ctx: &SessionContext) -> Result<Vec<Violation>> {
+    let batches = ctx.sql(&compiled.sql()).await?.collect().await?;
+    rows::violations(&batches, &compiled.let_names)
+}
+
+/// The violations of `model` in the data of `ctx`, ordered by clause, trace id and assignment.
+///
+/// ```
+/// # async fn f() -> tracecheck::Result<()> {
+/// use tracecheck::model::builder::*;
+/// let ctx = tracecheck::engine::open(&["datasets/bank".into()]).await?;
+/// let v = tracecheck::check::model_violations(&Model::new("m").not_expect(span().name("nope")), &ctx).await?;
+/// assert!(v.is_empty());
+/// # Ok(()) }
+/// ```
+pub async fn model_violations(model: &Model, ctx: &SessionContext) -> Result<Vec<Violation>> {
+    let compiled = compile_model(model).map_err(|error| Error::Model {
+        file: "<builder>".into(),
+        source_text: String::new(),
+        error,
+    })?;
+    run_violations(&compiled, ctx).await
+}

@@ -1,0 +1,87 @@
+//! `tracecheck check MODELS... --data X`: run models, report, exit 0 (hold) / 1 (violations) / 2 (error).
+
+use std::path::{Path, PathBuf};
+
+use tracecheck::check::{check_compiled, compile_file, DataNames, Report};
+use tracecheck::model::parse_file;
+use tracecheck::{engine, report, Error, Result};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// For people: each rule, its failing clauses and first traces.
+    Text,
+    /// Every violation and count, as one JSON document.
+    Json,
+    /// JUnit XML: one testsuite per model file, one testcase per model.
+    Junit,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// `.model` files.
+    #[arg(required = true)]
+    models: Vec<PathBuf>,
+    /// A dataset folder, or trace files / folders (decoded in memory). Repeatable.
+    #[arg(short, long, required = true, num_args = 1..)]
+    data: Vec<PathBuf>,
+    /// Report format.
+    #[arg(short, long, value_enum, default_value_t = ReportFormat::Text)]
+    format: ReportFormat,
+    /// Write the report to this file instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Vacuous models and names that occur nowhere in the data fail the run.
+    #[arg(long)]
+    strict: bool,
+    /// Traces listed per failing clause in the text report.
+    #[arg(long, default_value_t = 5)]
+    max_traces: usize,
+}
+
+/// Reads and parses a model file; parse errors carry the source for rendering.
+pub fn read_models(path: &Path) -> Result<(String, String, tracecheck::model::File)> {
+    let source = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let name = path.display().to_string();
+    match parse_file(&source) {
+        Ok(f) => Ok((name, source, f)),
+        Err(error) => Err(Error::Model {
+            file: name,
+            source_text: source,
+            error,
+        }),
+    }
+}
+
+pub async fn run(a: Args) -> Result<u8> {
+    // Every file is parsed and compiled before any data is read: a typo fails in milliseconds.
+    let mut compiled = Vec::new();
+    for path in &a.models {
+        let (name, source, file) = read_models(path)?;
+        let models = compile_file(&name, &source, &file)?;
+        compiled.push((name, models));
+    }
+    let ctx = engine::open(&a.data).await?;
+    let names = DataNames::load(&ctx).await?;
+    let mut report = Report {
+        strict: a.strict,
+        ..Report::default()
+    };
+    for (name, models) in &compiled {
+        report.files.push(check_compiled(name, models, &ctx, &names).await?);
+    }
+    let text = match a.format {
+        ReportFormat::Text => report::text(&report, a.max_traces),
+        ReportFormat::Json => format!("{:#}\n", report::json(&report)),
+        ReportFormat::Junit => report::junit(&report),
+    };
+    match &a.output {
+        Some(p) => std::fs::write(p, text).map_err(|e| Error::io(p, e))?,
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::io("<stdout>", e))?;
+        }
+    }
+    Ok(report.exit_code())
+}

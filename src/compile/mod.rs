@@ -1,0 +1,88 @@
+//! The compiler: model AST → SQL (a sqlparser AST, printed for `explain` and for the engine).
+//!
+//! | stage | input | output | module |
+//! | --- | --- | --- | --- |
+//! | type | [`Model`] | typed values, or a [`ModelError`] at the offending text | [`types`] |
+//! | build | typed model | [`CompiledModel`]: the violations query and the statistics query | `model` |
+//! | print | sqlparser AST | SQL text any engine (DataFusion, Ballista, DuckDB) can run | [`CompiledModel::sql`] |
+//!
+//! The violations query returns one row per violation with the columns `model`, `clause` (1-based
+//! index of the failing `expect`), `trace_id`, one `let_NAME` column per let (the assigned span id),
+//! `matched` (how many spans matched the clause) and `witnesses` (their span ids, comma-separated, in
+//! ascending order). docs/LANGUAGE.md states the exact semantics.
+//!
+//! ```
+//! use tracecheck::model::parse_file;
+//! use tracecheck::compile::compile_model;
+//! use tracecheck::model::Item;
+//!
+//! let file = parse_file(r#"model "m" { expect no span(name = "x'; DROP TABLE spans; --") }"#).unwrap();
+//! let Item::Model(m) = &file.items[0] else { unreachable!() };
+//! let sql = compile_model(m).unwrap().sql();
+//! assert!(sql.contains("'x''; DROP TABLE spans; --'"));
+//! ```
+
+mod model;
+pub mod sql;
+pub mod types;
+
+use datafusion::sql::sqlparser::ast::Query;
+
+use crate::model::{Model, ModelError};
+
+/// A compiled model.
+#[derive(Clone, Debug)]
+pub struct CompiledModel {
+    /// The model's title.
+    pub title: String,
+    /// The let names, in order (the `let_NAME` columns).
+    pub let_names: Vec<String>,
+    /// The query whose rows are the violations.
+    pub violations: Query,
+    /// A query returning one row: `assignments` (how often `when` held, per let tuple) and `traces`
+    /// (in how many traces).
+    pub stats: Query,
+}
+
+impl CompiledModel {
+    /// The violations query as formatted SQL.
+    ///
+    /// ```
+    /// # use tracecheck::model::builder::*;
+    /// let sql = tracecheck::compile::compile_model(&Model::new("m").expect(span().name("a"))).unwrap().sql();
+    /// assert!(sql.starts_with("WITH"));
+    /// ```
+    pub fn sql(&self) -> String {
+        format!("{:#}", self.violations)
+    }
+
+    /// The statistics query as SQL.
+    ///
+    /// ```
+    /// # use tracecheck::model::builder::*;
+    /// let c = tracecheck::compile::compile_model(&Model::new("m").expect(span())).unwrap();
+    /// assert!(c.stats_sql().contains("count(DISTINCT a.trace_id)"));
+    /// ```
+    pub fn stats_sql(&self) -> String {
+        self.stats.to_string()
+    }
+}
+
+/// Compiles a model (type checks included).
+///
+/// ```
+/// let bad = tracecheck::model::parse_file(r#"model "m" { expect span(duration > 5) }"#).unwrap();
+/// let tracecheck::model::Item::Model(bad) = &bad.items[0] else { unreachable!() };
+/// let err = tracecheck::compile::compile_model(bad).unwrap_err();
+/// assert!(err.message.contains("cannot compare a duration with a number"));
+/// ```
+pub fn compile_model(model: &Model) -> Result<CompiledModel, ModelError> {
+    model.validate()?;
+    let q = model::ModelCompiler::new(model).compile()?;
+    Ok(CompiledModel {
+        title: model.title.node.clone(),
+        let_names: q.let_names,
+        violations: q.violations,
+        stats: q.stats,
+    })
+}

@@ -1,0 +1,212 @@
+//! Rendering a check [`Report`]: text for people, JSON for programs, JUnit XML for CI systems.
+//!
+//! ```
+//! use tracecheck::check::Report;
+//! let empty = Report::default();
+//! assert!(tracecheck::report::text(&empty, 5).contains("0 models"));
+//! assert!(tracecheck::report::junit(&empty).starts_with("<?xml"));
+//! assert_eq!(tracecheck::report::json(&empty)["files"], serde_json::json!([]));
+//! ```
+
+use std::fmt::Write;
+
+use crate::check::{ModelReport, Report, Violation};
+
+/// The report for people: per model, holds or fails with how often `when` held; per failing clause the
+/// number of traces and the first `max_traces` of them with their witness spans; warnings; a summary.
+pub fn text(report: &Report, max_traces: usize) -> String {
+    let mut out = String::new();
+    let mut failed = 0;
+    let mut total = 0;
+    for f in &report.files {
+        let _ = writeln!(out, "{}", f.path);
+        for m in &f.models {
+            total += 1;
+            let fails = !m.holds() || (report.strict && !m.warnings.is_empty());
+            failed += usize::from(fails);
+            let _ = writeln!(
+                out,
+                "  {} {}  ({})",
+                if m.holds() { "ok  " } else { "FAIL" },
+                m.title,
+                applied(m)
+            );
+            for (i, clause) in m.clauses.iter().enumerate() {
+                let vs: Vec<&Violation> = m.violations.iter().filter(|v| v.clause == i + 1).collect();
+                if vs.is_empty() {
+                    continue;
+                }
+                let mut traces: Vec<&str> = vs.iter().map(|v| v.trace_id.as_str()).collect();
+                traces.dedup();
+                let _ = writeln!(
+                    out,
+                    "       clause {}: {clause}\n         violated in {} trace{}",
+                    i + 1,
+                    traces.len(),
+                    plural(traces.len())
+                );
+                for v in vs.iter().take(max_traces) {
+                    let _ = writeln!(out, "         - trace {}{}", v.trace_id, witness_text(v));
+                }
+                if vs.len() > max_traces {
+                    let _ = writeln!(out, "         … and {} more", vs.len() - max_traces);
+                }
+            }
+            for w in &m.warnings {
+                let _ = writeln!(out, "       warning: {w}");
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{total} model{}: {} hold, {failed} fail; {} violation{}",
+        plural(total),
+        total - failed,
+        report.violation_count(),
+        plural(report.violation_count())
+    );
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn applied(m: &ModelReport) -> String {
+    let mut s = format!("applied to {} trace{}", m.traces, plural(m.traces as usize));
+    if m.assignments != m.traces {
+        let _ = write!(s, ", {} assignments", m.assignments);
+    }
+    if !m.violations.is_empty() {
+        let _ = write!(
+            s,
+            "; {} violation{} in {} trace{}",
+            m.violations.len(),
+            plural(m.violations.len()),
+            m.violating_traces(),
+            plural(m.violating_traces())
+        );
+    }
+    s
+}
+
+fn witness_text(v: &Violation) -> String {
+    let mut s = String::new();
+    for (name, id) in &v.assignment {
+        let _ = write!(s, " {name}={id}");
+    }
+    let _ = write!(s, "  matched {}", v.matched);
+    if !v.witnesses.is_empty() {
+        let shown: Vec<&str> = v.witnesses.iter().take(5).map(String::as_str).collect();
+        let _ = write!(s, " [{}", shown.join(", "));
+        if v.witnesses.len() > 5 {
+            let _ = write!(s, ", … {} more", v.witnesses.len() - 5);
+        }
+        s.push(']');
+    }
+    s
+}
+
+/// The whole report as JSON (every violation, every count).
+pub fn json(report: &Report) -> serde_json::Value {
+    serde_json::to_value(report).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+}
+
+/// JUnit XML: one `testsuite` per model file, one `testcase` per model; a failing model has one
+/// `failure` naming its violating traces per clause.
+pub fn junit(report: &Report) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let tests: usize = report.files.iter().map(|f| f.models.len()).sum();
+    let failures = report.models().filter(|m| !m.holds()).count();
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"tracecheck\" tests=\"{tests}\" failures=\"{failures}\">"
+    );
+    for f in &report.files {
+        let fails = f.models.iter().filter(|m| !m.holds()).count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\">",
+            xml(&f.path),
+            f.models.len()
+        );
+        for m in &f.models {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml(&f.path),
+                xml(&m.title)
+            );
+            if m.holds() && m.warnings.is_empty() {
+                out.push_str("/>\n");
+                continue;
+            }
+            out.push_str(">\n");
+            if !m.holds() {
+                let mut body = String::new();
+                for (i, clause) in m.clauses.iter().enumerate() {
+                    let ids: Vec<&str> = m
+                        .violations
+                        .iter()
+                        .filter(|v| v.clause == i + 1)
+                        .map(|v| v.trace_id.as_str())
+                        .collect();
+                    if !ids.is_empty() {
+                        let _ = writeln!(body, "clause {}: {clause}\ntraces: {}", i + 1, ids.join(" "));
+                    }
+                }
+                let _ = writeln!(
+                    out,
+                    "      <failure message=\"{} violation{} in {} trace{}\">{}</failure>",
+                    m.violations.len(),
+                    plural(m.violations.len()),
+                    m.violating_traces(),
+                    plural(m.violating_traces()),
+                    xml(&body)
+                );
+            }
+            if !m.warnings.is_empty() {
+                let _ = writeln!(out, "      <system-err>{}</system-err>", xml(&m.warnings.join("\n")));
+            }
+            out.push_str("    </testcase>\n");
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// Escapes text for XML attributes and content; characters XML 1.0 cannot hold become U+FFFD.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escapes_markup_and_control_characters() {
+        assert_eq!(
+            xml("<a href=\"x\">&'\u{1}"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;\u{FFFD}"
+        );
+    }
+}
