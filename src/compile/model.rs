@@ -720,7 +720,8 @@ fn cmp(left: Sql, op: CmpOp, right: Sql) -> Sql {
 /// `=~` and `contains` (whose right side is a constant), or a plain comparison.
 fn text_or_cmp(left: Sql, op: CmpOp, right: Sql, right_text: Option<&str>) -> Sql {
     match (op, right_text) {
-        (CmpOp::Match, _) => call("regexp_like", vec![left, right]),
+        // `~` (unanchored match) reads the same in DataFusion, DuckDB and PostgreSQL.
+        (CmpOp::Match, _) => binary(left, BinaryOperator::PGRegexMatch, right),
         // `strpos(x, '')` differs between engines; every string contains the empty string.
         (CmpOp::Contains, Some("")) => is_not_null(left),
         (CmpOp::Contains, _) => binary(call("strpos", vec![left, right]), BinaryOperator::Gt, int(0)),

@@ -97,8 +97,24 @@ pub fn col(alias: &str, column: &str) -> Expr {
 }
 
 /// A string literal.
+///
+/// Printed by [`quote_string`], not by sqlparser: sqlparser 0.62 prints a `SingleQuotedString`
+/// assuming it may already be escaped, so `''` and `\'` inside the value come out unescaped and
+/// `x\' OR true OR name = '` would change the query. The node is a verbatim-printed value holding
+/// the quoted text; engines parse it back as an ordinary string literal.
 pub fn string(s: &str) -> Expr {
-    Expr::value(Value::SingleQuotedString(s.to_string()))
+    Expr::value(Value::Placeholder(quote_string(s)))
+}
+
+/// `s` as a standard SQL string literal: in quotes, every quote doubled, nothing else escaped
+/// (backslashes are ordinary characters in standard SQL, DataFusion's and DuckDB's default).
+///
+/// ```
+/// use tracecheck::compile::sql::quote_string;
+/// assert_eq!(quote_string(r"it's ''\'"), r"'it''s ''''\'''");
+/// ```
+pub fn quote_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// An integer literal.
