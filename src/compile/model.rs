@@ -627,7 +627,12 @@ impl<'m> ModelCompiler<'m> {
         check_enum_text(&left, &right)?;
         check_enum_text(&right, &left)?;
         if let (CmpOp::Match, Some(p)) = (op, &right_text) {
-            regex::Regex::new(p).map_err(|e| format!("invalid regular expression: {e}"))?;
+            regex::Regex::new(p).map_err(|e| {
+                // The regex crate's message draws its own caret over several lines; keep the reason.
+                let text = e.to_string();
+                let reason = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+                format!("invalid regular expression: {}", reason.trim_start_matches("error: "))
+            })?;
         }
         let plain = |v: &Val| match v {
             Val::Plain { sql, .. } => sql.clone(),

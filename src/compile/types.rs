@@ -145,6 +145,13 @@ pub fn cmp_kind(left: Ty, op: CmpOp, right: Ty, right_is_str_literal: bool) -> R
         (Str, Str) => CmpKind::Same,
         (Enum, Enum) | (Enum, Str) | (Str, Enum) | (Bool, Bool) if !is_order(op) => CmpKind::Same,
         (Num, Num) | (Dur, Dur) | (Ts, Ts) => CmpKind::Same,
+        (Enum, _) | (_, Enum) | (Bool, Bool) if is_order(op) => {
+            return Err(format!(
+                "`{}` does not order {}s; compare them with `=` or `!=`",
+                op.as_str(),
+                if left == Bool { "boolean" } else { "enum value" }
+            ))
+        }
         _ => {
             let mut msg = format!(
                 "cannot compare {} with {} using `{}`",

@@ -1,3 +1,4 @@
+mod cases;
 mod check;
 mod cli;
 mod common;
