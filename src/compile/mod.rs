@@ -86,3 +86,6 @@ pub fn compile_model(model: &Model) -> Result<CompiledModel, ModelError> {
         stats: q.stats,
     })
 }
+
+#[cfg(test)]
+mod tests;
