@@ -25,6 +25,7 @@
 mod model;
 pub mod sql;
 pub mod types;
+mod values;
 
 use datafusion::sql::sqlparser::ast::Query;
 

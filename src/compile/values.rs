@@ -1,0 +1,318 @@
+//! Values, predicates and comparisons shared by the model and check compilers.
+
+use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query};
+
+use super::sql::*;
+use super::types::{cmp_kind, field_ty, literal_ty, mirror, CmpKind, Ty};
+use crate::model::ast::*;
+use crate::model::ModelError;
+
+pub(crate) type CResult<T> = Result<T, ModelError>;
+
+/// A span in scope: a table alias with the `spans` columns, or a let's columns inside `a`.
+#[derive(Clone)]
+pub(crate) struct SpanVar {
+    pub alias: String,
+    /// Set for lets read from `a` (`a.l1_span_id`).
+    pub prefix: Option<String>,
+}
+
+impl SpanVar {
+    pub fn table(alias: &str) -> SpanVar {
+        SpanVar {
+            alias: alias.into(),
+            prefix: None,
+        }
+    }
+
+    pub fn col(&self, column: &str) -> Sql {
+        match &self.prefix {
+            None => col(&self.alias, column),
+            Some(p) => col(&self.alias, &format!("{p}_{column}")),
+        }
+    }
+}
+
+/// A compiled value: its type and SQL, or a tag row alias.
+pub(crate) enum Val {
+    Plain {
+        ty: Ty,
+        sql: Sql,
+        /// The result of arithmetic (a DOUBLE), rather than a column or constant.
+        computed: bool,
+        /// The text, when the value is a string constant (patterns, enum checks).
+        text: Option<String>,
+    },
+    Tag(String),
+}
+
+impl Val {
+    pub fn ty(&self) -> Ty {
+        match self {
+            Val::Plain { ty, .. } => *ty,
+            Val::Tag(_) => Ty::Tag,
+        }
+    }
+
+    /// The value as a number: timestamps as BIGINT nanoseconds, tags as their numeric value.
+    pub fn number(&self) -> Sql {
+        match self {
+            Val::Plain {
+                ty: Ty::Ts,
+                sql,
+                computed: false,
+                ..
+            } => cast_bigint(sql.clone()),
+            Val::Plain { sql, .. } => sql.clone(),
+            Val::Tag(g) => col(g, "num"),
+        }
+    }
+}
+
+/// Aliases and tag CTEs of one compiled query.
+#[derive(Default)]
+pub(crate) struct Ctx {
+    /// Tag keys looked up, in order: CTE `tag_i` holds the values of key i.
+    pub tag_keys: Vec<String>,
+    next_alias: usize,
+}
+
+impl Ctx {
+    pub fn fresh(&mut self, prefix: &str) -> String {
+        self.next_alias += 1;
+        format!("{prefix}{}", self.next_alias)
+    }
+
+    pub fn tag_cte(&mut self, key: &str) -> String {
+        let i = match self.tag_keys.iter().position(|k| k == key) {
+            Some(i) => i,
+            None => {
+                self.tag_keys.push(key.to_string());
+                self.tag_keys.len() - 1
+            }
+        };
+        format!("tag_{}", i + 1)
+    }
+
+    /// `FIELD OP LITERAL` on span `s`.
+    pub fn predicate(&mut self, p: &Predicate, s: &SpanVar) -> CResult<Sql> {
+        let err = |m: String| ModelError::new(p.span.range(), m);
+        let lit = literal(&p.value.node);
+        if let Field::Tag(key) = &p.field.node {
+            let cte = self.tag_cte(key);
+            let g = self.fresh("g");
+            let link = vec![
+                eq(col(&g, "trace_id"), s.col("trace_id")),
+                eq(col(&g, "span_id"), s.col("span_id")),
+            ];
+            let c = self.compare(Val::Tag(g.clone()), p.op.node, lit).map_err(err)?;
+            let mut conds = link;
+            conds.push(c);
+            let q = select(vec![item_expr(int(1))])
+                .from(vec![table(&cte, &g)])
+                .filter(conds)
+                .query();
+            return Ok(exists(q, false));
+        }
+        let ty = field_ty(&p.field.node).map_err(|m| ModelError::new(p.field.span.range(), m))?;
+        let column = p.field.node.column().expect("span fields have a column");
+        let v = Val::Plain {
+            ty,
+            sql: s.col(column),
+            computed: false,
+            text: None,
+        };
+        self.compare(v, p.op.node, lit).map_err(err)
+    }
+
+    /// `left op right`, type-checked.
+    pub fn compare(&self, left: Val, op: CmpOp, right: Val) -> Result<Sql, String> {
+        // Put a lone tag on the left so the typing rules need one orientation.
+        let (left, op, right) = if right.ty() == Ty::Tag && left.ty() != Ty::Tag {
+            if matches!(op, CmpOp::Match | CmpOp::Contains) {
+                return Err(format!("`{}` needs the tag or string on its left", op.as_str()));
+            }
+            (right, mirror(op), left)
+        } else {
+            (left, op, right)
+        };
+        let right_text = match &right {
+            Val::Plain { text, .. } => text.clone(),
+            Val::Tag(_) => None,
+        };
+        let kind = cmp_kind(left.ty(), op, right.ty(), right_text.is_some())?;
+        // Numbers, durations and timestamps that were computed (DOUBLE) compare as numbers.
+        let computed = |v: &Val| matches!(v, Val::Plain { computed: true, .. });
+        let kind = if kind == CmpKind::Same && (computed(&left) || computed(&right)) {
+            CmpKind::Numeric
+        } else {
+            kind
+        };
+        check_enum_text(&left, &right)?;
+        check_enum_text(&right, &left)?;
+        if let (CmpOp::Match, Some(p)) = (op, &right_text) {
+            regex::Regex::new(p).map_err(|e| {
+                // The regex crate's message draws its own caret over several lines; keep the reason.
+                let text = e.to_string();
+                let reason = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+                format!("invalid regular expression: {}", reason.trim_start_matches("error: "))
+            })?;
+        }
+        let plain = |v: &Val| match v {
+            Val::Plain { sql, .. } => sql.clone(),
+            Val::Tag(g) => col(g, "str_value"),
+        };
+        Ok(match kind {
+            CmpKind::Same => text_or_cmp(plain(&left), op, plain(&right), right_text.as_deref()),
+            CmpKind::Numeric => cmp(left.number(), op, right.number()),
+            CmpKind::TagStr => {
+                let Val::Tag(g) = &left else { unreachable!() };
+                text_or_cmp(col(g, "str_value"), op, plain(&right), right_text.as_deref())
+            }
+            CmpKind::TagNum => {
+                let Val::Tag(g) = &left else { unreachable!() };
+                cmp(col(g, "num"), op, right.number())
+            }
+            CmpKind::TagBool => {
+                let Val::Tag(g) = &left else { unreachable!() };
+                cmp(col(g, "bool_value"), op, plain(&right))
+            }
+            CmpKind::TagTag => {
+                let (Val::Tag(a), Val::Tag(b)) = (&left, &right) else {
+                    unreachable!()
+                };
+                or(["num", "str_value", "bool_value"]
+                    .iter()
+                    .map(|c| cmp(col(a, c), op, col(b, c)))
+                    .collect())
+            }
+        })
+    }
+}
+
+/// An enum field compared with a string constant: the constant must be one of its values.
+fn check_enum_text(a: &Val, b: &Val) -> Result<(), String> {
+    if let (Val::Plain { ty: Ty::Enum, .. }, Val::Plain { text: Some(t), .. }) = (a, b) {
+        let all = [
+            crate::model::ast::KIND_VALUES.as_slice(),
+            crate::model::ast::STATUS_VALUES.as_slice(),
+        ];
+        if !all.iter().any(|vals| vals.contains(&t.as_str())) {
+            return Err(format!(
+                "{t:?} is not a kind ({}) or a status ({})",
+                crate::model::ast::KIND_VALUES.join(", "),
+                crate::model::ast::STATUS_VALUES.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn literal(l: &Literal) -> Val {
+    let (sql, text) = match l {
+        Literal::Str(s) => (string(s), Some(s.clone())),
+        Literal::Int(n) => (int(*n), None),
+        Literal::Float(x) => (float(*x), None),
+        Literal::Duration(ns) => (int(*ns), None),
+        Literal::Bool(b) => (boolean(*b), None),
+        Literal::Enum(s) => (string(s), None),
+    };
+    Val::Plain {
+        ty: literal_ty(l),
+        sql,
+        computed: false,
+        text,
+    }
+}
+
+pub(crate) fn cmp(left: Sql, op: CmpOp, right: Sql) -> Sql {
+    let op = match op {
+        CmpOp::Eq => BinaryOperator::Eq,
+        CmpOp::Ne => BinaryOperator::NotEq,
+        CmpOp::Lt => BinaryOperator::Lt,
+        CmpOp::Le => BinaryOperator::LtEq,
+        CmpOp::Gt => BinaryOperator::Gt,
+        CmpOp::Ge => BinaryOperator::GtEq,
+        CmpOp::Match | CmpOp::Contains => unreachable!("text operators are compiled by text_or_cmp"),
+    };
+    binary(left, op, right)
+}
+
+/// `=~` and `contains` (whose right side is a constant), or a plain comparison.
+fn text_or_cmp(left: Sql, op: CmpOp, right: Sql, right_text: Option<&str>) -> Sql {
+    match (op, right_text) {
+        // `~` (unanchored match) reads the same in DataFusion, DuckDB and PostgreSQL.
+        (CmpOp::Match, _) => binary(left, BinaryOperator::PGRegexMatch, right),
+        // `strpos(x, '')` differs between engines; every string contains the empty string.
+        (CmpOp::Contains, Some("")) => is_not_null(left),
+        (CmpOp::Contains, _) => binary(call("strpos", vec![left, right]), BinaryOperator::Gt, int(0)),
+        _ => cmp(left, op, right),
+    }
+}
+
+/// `s REL t` for two spans of the same trace.
+pub(crate) fn relation(kind: RelationKind, s: &SpanVar, t: &SpanVar) -> Sql {
+    let ne = || binary(s.col("span_id"), BinaryOperator::NotEq, t.col("span_id"));
+    let le = |a: Sql, b: Sql| binary(a, BinaryOperator::LtEq, b);
+    let lt = |a: Sql, b: Sql| binary(a, BinaryOperator::Lt, b);
+    match kind {
+        RelationKind::ChildOf => eq(s.col("parent_span_id"), t.col("span_id")),
+        RelationKind::ParentOf => eq(t.col("parent_span_id"), s.col("span_id")),
+        RelationKind::DescendantOf => and(vec![
+            lt(t.col("nested_left"), s.col("nested_left")),
+            lt(s.col("nested_right"), t.col("nested_right")),
+        ]),
+        RelationKind::AncestorOf => and(vec![
+            lt(s.col("nested_left"), t.col("nested_left")),
+            lt(t.col("nested_right"), s.col("nested_right")),
+        ]),
+        RelationKind::SiblingOf => and(vec![eq(s.col("parent_span_id"), t.col("parent_span_id")), ne()]),
+        RelationKind::Before => and(vec![le(s.col("end_time"), t.col("start_time")), ne()]),
+        RelationKind::After => and(vec![le(t.col("end_time"), s.col("start_time")), ne()]),
+        RelationKind::During => and(vec![
+            le(t.col("start_time"), s.col("start_time")),
+            le(s.col("end_time"), t.col("end_time")),
+            ne(),
+        ]),
+    }
+}
+
+/// `tag_i`: the values of tag `key` per span: its span attributes, else its resource attributes.
+pub(crate) fn tag_values(key: &str) -> Query {
+    let t = SpanVar::table("t");
+    let items = || {
+        vec![
+            item(t.col("trace_id"), "trace_id"),
+            item(t.col("span_id"), "span_id"),
+            item(t.col("str_value"), "str_value"),
+            item(t.col("bool_value"), "bool_value"),
+            item(
+                call("coalesce", vec![cast_double(t.col("int_value")), t.col("double_value")]),
+                "num",
+            ),
+        ]
+    };
+    let span_scope = select(items())
+        .from(vec![table("tags", "t")])
+        .filter(vec![eq(t.col("key"), string(key)), eq(t.col("scope"), string("span"))])
+        .query();
+    let o = SpanVar::table("o");
+    let shadowed = select(vec![item_expr(int(1))])
+        .from(vec![table("tags", "o")])
+        .filter(vec![
+            eq(o.col("trace_id"), t.col("trace_id")),
+            eq(o.col("span_id"), t.col("span_id")),
+            eq(o.col("key"), string(key)),
+            eq(o.col("scope"), string("span")),
+        ])
+        .query();
+    let resource_scope = select(items())
+        .from(vec![table("tags", "t")])
+        .filter(vec![
+            eq(t.col("key"), string(key)),
+            eq(t.col("scope"), string("resource")),
+            exists(shadowed, true),
+        ])
+        .query();
+    union_all(vec![span_scope, resource_scope])
+}
