@@ -13,15 +13,17 @@
 //! # Ok(()) }
 //! ```
 
+mod aggregate;
 mod names;
 mod rows;
 
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::compile::{compile_model, CompiledModel};
+use crate::compile::{compile_check, compile_model, CompiledCheck, CompiledModel};
 use crate::error::{Error, Result};
 use crate::model::{File, Item, Model};
+pub use aggregate::{display_value, run_check, CheckReport, Measurement, RuleReport};
 pub use names::DataNames;
 
 /// One failing (trace, clause, assignment of the lets).
@@ -85,6 +87,8 @@ pub struct FileReport {
     pub path: String,
     /// One report per model, in file order.
     pub models: Vec<ModelReport>,
+    /// One report per `check` block, in file order.
+    pub checks: Vec<CheckReport>,
 }
 
 /// The outcome of a whole `check` run.
@@ -107,10 +111,18 @@ impl Report {
         self.files.iter().flat_map(|f| &f.models)
     }
 
-    /// Whether every model holds (and, when strict, no warning was raised).
+    /// Every check report.
+    pub fn checks(&self) -> impl Iterator<Item = &CheckReport> {
+        self.files.iter().flat_map(|f| &f.checks)
+    }
+
+    /// Whether every model and check holds (and, when strict, no warning was raised).
     pub fn holds(&self) -> bool {
         self.models()
             .all(|m| m.holds() && !(self.strict && !m.warnings.is_empty()))
+            && self
+                .checks()
+                .all(|c| c.holds() && !(self.strict && c.warnings().next().is_some()))
     }
 
     /// The process exit code: 0 all hold, 1 otherwise.
@@ -136,49 +148,58 @@ pub async fn check(model: &Model, ctx: &SessionContext) -> Result<Report> {
         files: vec![FileReport {
             path: "<builder>".into(),
             models: vec![report],
+            checks: Vec::new(),
         }],
         strict: false,
     })
 }
 
+/// A compiled block of a model file.
+#[derive(Clone, Debug)]
+pub enum Compiled {
+    /// A `model` block and its queries.
+    Model(Model, CompiledModel),
+    /// A `check` block and its queries.
+    Check(CompiledCheck),
+}
+
 /// Compiles every block of a parsed file; errors name the file and the offending text.
-pub fn compile_file(path: &str, source: &str, file: &File) -> Result<Vec<(Model, CompiledModel)>> {
+pub fn compile_file(path: &str, source: &str, file: &File) -> Result<Vec<Compiled>> {
     let model_error = |error| Error::Model {
         file: path.to_string(),
         source_text: source.to_string(),
         error,
     };
     file.validate().map_err(model_error)?;
-    let mut out = Vec::new();
-    for item in &file.items {
-        match item {
-            Item::Model(m) => out.push((m.clone(), compile_model(m).map_err(model_error)?)),
-            Item::Check(c) => {
-                return Err(model_error(crate::model::ModelError::new(
-                    c.span.range(),
-                    "aggregate `check` blocks are not supported by this version (they are planned); \
-                     move them to another file to check the models",
-                )))
-            }
-        }
-    }
-    Ok(out)
+    file.items
+        .iter()
+        .map(|item| match item {
+            Item::Model(m) => Ok(Compiled::Model(m.clone(), compile_model(m).map_err(model_error)?)),
+            Item::Check(c) => Ok(Compiled::Check(compile_check(c).map_err(model_error)?)),
+        })
+        .collect()
 }
 
-/// Runs the compiled models of one file.
+/// Runs the compiled blocks of one file. `baseline` is the data that `baseline` thresholds refer to.
 pub async fn check_compiled(
     path: &str,
-    models: &[(Model, CompiledModel)],
+    blocks: &[Compiled],
     ctx: &SessionContext,
     names: &DataNames,
+    baseline: Option<&SessionContext>,
 ) -> Result<FileReport> {
-    let mut reports = Vec::new();
-    for (m, c) in models {
-        reports.push(run_model(m, c, ctx, names).await?);
+    let mut models = Vec::new();
+    let mut checks = Vec::new();
+    for block in blocks {
+        match block {
+            Compiled::Model(m, c) => models.push(run_model(m, c, ctx, names).await?),
+            Compiled::Check(c) => checks.push(run_check(c, ctx, baseline).await?),
+        }
     }
     Ok(FileReport {
         path: path.to_string(),
-        models: reports,
+        models,
+        checks,
     })
 }
 

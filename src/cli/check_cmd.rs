@@ -33,6 +33,10 @@ pub struct Args {
     /// Vacuous models and names that occur nowhere in the data fail the run.
     #[arg(long)]
     strict: bool,
+    /// Baseline data (a dataset or trace files): `baseline` in a check's threshold is this data's
+    /// value of the same rule and group.
+    #[arg(long, num_args = 1..)]
+    baseline: Vec<PathBuf>,
     /// Traces listed per failing clause in the text report.
     #[arg(long, default_value_t = 5)]
     max_traces: usize,
@@ -62,12 +66,19 @@ pub async fn run(a: Args) -> Result<u8> {
     }
     let ctx = engine::open(&a.data).await?;
     let names = DataNames::load(&ctx).await?;
+    let baseline = if a.baseline.is_empty() {
+        None
+    } else {
+        Some(engine::open(&a.baseline).await?)
+    };
     let mut report = Report {
         strict: a.strict,
         ..Report::default()
     };
     for (name, models) in &compiled {
-        report.files.push(check_compiled(name, models, &ctx, &names).await?);
+        report
+            .files
+            .push(check_compiled(name, models, &ctx, &names, baseline.as_ref()).await?);
     }
     let text = match a.format {
         ReportFormat::Text => report::text(&report, a.max_traces),

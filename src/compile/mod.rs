@@ -22,12 +22,15 @@
 //! assert!(sql.contains("'x''; DROP TABLE spans; --'"));
 //! ```
 
+mod check;
 mod model;
 pub mod sql;
 pub mod types;
 mod values;
 
 use datafusion::sql::sqlparser::ast::Query;
+
+pub use check::{compile_check, CompiledCheck, CompiledRule, Unit};
 
 use crate::model::{Model, ModelError};
 

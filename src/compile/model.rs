@@ -179,25 +179,14 @@ impl<'m> ModelCompiler<'m> {
         ctes.push(("a".into(), assignments));
         let stats_body = select(vec![
             item(call("count", vec![int(1)]), "assignments"),
-            item(
-                Sql::Function({
-                    let Sql::Function(mut f) = call("count", vec![col("a", "trace_id")]) else {
-                        unreachable!("call builds a function")
-                    };
-                    if let datafusion::sql::sqlparser::ast::FunctionArguments::List(l) = &mut f.args {
-                        l.duplicate_treatment = Some(datafusion::sql::sqlparser::ast::DuplicateTreatment::Distinct);
-                    }
-                    f
-                }),
-                "traces",
-            ),
+            item(count_distinct(col("a", "trace_id")), "traces"),
         ])
         .from(vec![table("a", "a")])
         .query();
         let stats = with(stats_body, ctes.clone());
         ctes.extend(expect_ctes);
-        let mut order = vec![col_plain("clause"), col_plain("trace_id")];
-        order.extend(let_names.iter().map(|n| col_plain(&format!("let_{n}"))));
+        let mut order = vec![name("clause"), name("trace_id")];
+        order.extend(let_names.iter().map(|n| name(&format!("let_{n}"))));
         let violations = with(order_by(union_all(selects), order), ctes);
         Ok(ModelQueries {
             violations,
@@ -210,7 +199,7 @@ impl<'m> ModelCompiler<'m> {
     fn assignments(&mut self) -> CResult<Query> {
         let model = self.model;
         if model.lets.is_empty() {
-            let traces = select(vec![item_expr(col_plain("trace_id"))])
+            let traces = select(vec![item_expr(name("trace_id"))])
                 .distinct()
                 .from(vec![table("spans", "spans")])
                 .query();
@@ -492,10 +481,6 @@ impl<'m> ModelCompiler<'m> {
             }
         }
     }
-}
-
-fn col_plain(name: &str) -> Sql {
-    Sql::Identifier(ident(name))
 }
 
 fn count_lit(n: u64) -> Sql {

@@ -26,6 +26,10 @@ struct Templates {
     ordered_call: Expr,
     cast_double: Expr,
     cast_bigint: Expr,
+    cast_varchar: Expr,
+    case_when: Expr,
+    interval: Expr,
+    epoch: Expr,
     cte: With,
 }
 
@@ -73,6 +77,10 @@ fn templates() -> &'static Templates {
             ordered_call: parse_expr("f(1, 2 ORDER BY 3)"),
             cast_double: parse_expr("CAST(1 AS DOUBLE)"),
             cast_bigint: parse_expr("CAST(1 AS BIGINT)"),
+            cast_varchar: parse_expr("CAST(1 AS VARCHAR)"),
+            case_when: parse_expr("CASE WHEN TRUE THEN 1 ELSE 0 END"),
+            interval: parse_expr("INTERVAL '1 nanoseconds'"),
+            epoch: parse_expr("TIMESTAMP '1970-01-01T00:00:00Z'"),
             cte: with.with.expect("template has WITH"),
         }
     })
@@ -263,6 +271,58 @@ pub fn cast_double(e: Expr) -> Expr {
 /// `CAST(e AS BIGINT)`.
 pub fn cast_bigint(e: Expr) -> Expr {
     cast_from(&templates().cast_bigint, e)
+}
+
+/// `CAST(e AS VARCHAR)`.
+pub fn cast_varchar(e: Expr) -> Expr {
+    cast_from(&templates().cast_varchar, e)
+}
+
+/// An unqualified column name.
+pub fn name(column: &str) -> Expr {
+    Expr::Identifier(ident(column))
+}
+
+/// `count(DISTINCT e)`.
+pub fn count_distinct(e: Expr) -> Expr {
+    let mut c = call("count", vec![e]);
+    if let Expr::Function(f) = &mut c {
+        if let FunctionArguments::List(l) = &mut f.args {
+            l.duplicate_treatment = Some(datafusion::sql::sqlparser::ast::DuplicateTreatment::Distinct);
+        }
+    }
+    c
+}
+
+/// `CASE WHEN cond THEN then ELSE otherwise END`.
+pub fn case_when(cond: Expr, then: Expr, otherwise: Expr) -> Expr {
+    let mut e = templates().case_when.clone();
+    if let Expr::Case {
+        conditions,
+        else_result,
+        ..
+    } = &mut e
+    {
+        conditions[0].condition = cond;
+        conditions[0].result = then;
+        *else_result = Some(Box::new(otherwise));
+    }
+    e
+}
+
+/// `INTERVAL 'ns nanoseconds'`.
+pub fn interval_ns(ns: i64) -> Expr {
+    let mut e = templates().interval.clone();
+    if let Expr::Interval(i) = &mut e {
+        // Digits only: safe for sqlparser's own quoting.
+        *i.value = Expr::value(Value::SingleQuotedString(format!("{ns} nanoseconds")));
+    }
+    e
+}
+
+/// `TIMESTAMP '1970-01-01T00:00:00Z'`, the origin of windows.
+pub fn timestamp_epoch() -> Expr {
+    templates().epoch.clone()
 }
 
 /// `expr AS alias` in a projection.

@@ -286,6 +286,7 @@ pub(crate) fn tag_values(key: &str) -> Query {
             item(t.col("span_id"), "span_id"),
             item(t.col("str_value"), "str_value"),
             item(t.col("bool_value"), "bool_value"),
+            item(t.col("value"), "value"),
             item(
                 call("coalesce", vec![cast_double(t.col("int_value")), t.col("double_value")]),
                 "num",

@@ -3,14 +3,14 @@
 //! ```
 //! use tracecheck::check::Report;
 //! let empty = Report::default();
-//! assert!(tracecheck::report::text(&empty, 5).contains("0 models"));
+//! assert!(tracecheck::report::text(&empty, 5).contains("0 rules"));
 //! assert!(tracecheck::report::junit(&empty).starts_with("<?xml"));
 //! assert_eq!(tracecheck::report::json(&empty)["files"], serde_json::json!([]));
 //! ```
 
 use std::fmt::Write;
 
-use crate::check::{ModelReport, Report, Violation};
+use crate::check::{display_value, CheckReport, Measurement, ModelReport, Report, RuleReport, Violation};
 
 /// The report for people: per model, holds or fails with how often `when` held; per failing clause the
 /// number of traces and the first `max_traces` of them with their witness spans; warnings; a summary.
@@ -56,16 +56,77 @@ pub fn text(report: &Report, max_traces: usize) -> String {
                 let _ = writeln!(out, "       warning: {w}");
             }
         }
+        for c in &f.checks {
+            total += 1;
+            let fails = !c.holds() || (report.strict && c.warnings().next().is_some());
+            failed += usize::from(fails);
+            check_text(&mut out, c, max_traces);
+        }
     }
     let _ = writeln!(
         out,
-        "{total} model{}: {} hold, {failed} fail; {} violation{}",
+        "{total} rule{}: {} hold, {failed} fail; {} violation{}",
         plural(total),
         total - failed,
         report.violation_count(),
         plural(report.violation_count())
     );
     out
+}
+
+/// At most this many groups are listed per rule (failing ones first); JSON has all of them.
+fn check_text(out: &mut String, c: &CheckReport, max_groups: usize) {
+    let _ = writeln!(out, "  {} {}", if c.holds() { "ok  " } else { "FAIL" }, c.title);
+    for r in &c.rules {
+        let failing = r.failures().count();
+        let _ = writeln!(
+            out,
+            "       rule {}: {}\n         {} group{}, {failing} failing, {} aggregated",
+            r.index,
+            r.text,
+            r.measurements.len(),
+            plural(r.measurements.len()),
+            r.aggregated
+        );
+        let mut shown: Vec<&Measurement> = r.failures().collect();
+        shown.extend(r.measurements.iter().filter(|m| m.holds));
+        for m in shown.iter().take(max_groups.max(1)) {
+            let _ = writeln!(
+                out,
+                "         {} {}",
+                if m.holds { "ok  " } else { "FAIL" },
+                measurement_text(r, m)
+            );
+        }
+        if shown.len() > max_groups.max(1) {
+            let _ = writeln!(out, "         … and {} more groups", shown.len() - max_groups.max(1));
+        }
+        for w in &r.warnings {
+            let _ = writeln!(out, "         warning: {w}");
+        }
+    }
+}
+
+fn measurement_text(r: &RuleReport, m: &Measurement) -> String {
+    let mut parts: Vec<String> = m.group.iter().map(|(k, v)| format!("{k} = {v:?}")).collect();
+    if let Some(w) = &m.window_start {
+        parts.push(format!("window {w}"));
+    }
+    let what = if parts.is_empty() {
+        "all".to_string()
+    } else {
+        parts.join(", ")
+    };
+    let value = m.value.map_or("no value".into(), |v| display_value(v, r.unit));
+    let mut s = format!("{what}: {value}");
+    if let Some(t) = m.threshold {
+        let _ = write!(s, " (must be {} {})", r.op, display_value(t, r.unit));
+    }
+    if let Some(b) = m.baseline {
+        let _ = write!(s, " [baseline {}]", display_value(b, r.unit));
+    }
+    let _ = write!(s, " over {}", m.n);
+    s
 }
 
 fn plural(n: usize) -> &'static str {
@@ -120,19 +181,19 @@ pub fn json(report: &Report) -> serde_json::Value {
 /// `failure` naming its violating traces per clause.
 pub fn junit(report: &Report) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let tests: usize = report.files.iter().map(|f| f.models.len()).sum();
-    let failures = report.models().filter(|m| !m.holds()).count();
+    let tests: usize = report.files.iter().map(|f| f.models.len() + f.checks.len()).sum();
+    let failures = report.models().filter(|m| !m.holds()).count() + report.checks().filter(|c| !c.holds()).count();
     let _ = writeln!(
         out,
         "<testsuites name=\"tracecheck\" tests=\"{tests}\" failures=\"{failures}\">"
     );
     for f in &report.files {
-        let fails = f.models.iter().filter(|m| !m.holds()).count();
+        let fails = f.models.iter().filter(|m| !m.holds()).count() + f.checks.iter().filter(|c| !c.holds()).count();
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\">",
             xml(&f.path),
-            f.models.len()
+            f.models.len() + f.checks.len()
         );
         for m in &f.models {
             let _ = write!(
@@ -173,6 +234,31 @@ pub fn junit(report: &Report) -> String {
                 let _ = writeln!(out, "      <system-err>{}</system-err>", xml(&m.warnings.join("\n")));
             }
             out.push_str("    </testcase>\n");
+        }
+        for c in &f.checks {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml(&f.path),
+                xml(&c.title)
+            );
+            let mut body = String::new();
+            for r in &c.rules {
+                for m in r.failures() {
+                    let _ = writeln!(body, "rule {}: {}: {}", r.index, r.text, measurement_text(r, m));
+                }
+            }
+            if body.is_empty() {
+                out.push_str("/>\n");
+            } else {
+                let n = c.rules.iter().map(|r| r.failures().count()).sum::<usize>();
+                let _ = writeln!(
+                    out,
+                    ">\n      <failure message=\"{n} failing group{}\">{}</failure>\n    </testcase>",
+                    plural(n),
+                    xml(&body)
+                );
+            }
         }
         out.push_str("  </testsuite>\n");
     }

@@ -48,7 +48,9 @@ async fn run_case(dir: &Path) -> String {
     let compiled = compile_file("case.model", &source, &file).unwrap_or_else(|e| panic!("{}", e.render()));
     let ctx = tracecheck::engine::open(std::slice::from_ref(&data)).await.unwrap();
     let names = DataNames::load(&ctx).await.unwrap();
-    let report = check_compiled("case.model", &compiled, &ctx, &names).await.unwrap();
+    let report = check_compiled("case.model", &compiled, &ctx, &names, None)
+        .await
+        .unwrap();
 
     let mut spans = Collect::default();
     decode_file(&data, &mut spans).unwrap();

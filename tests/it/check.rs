@@ -76,7 +76,7 @@ async fn bank_models_report_exactly_the_injected_faults_on_10k_traces() {
     let (name, source) = bank_models();
     let models = compile_file(&name, &source, &parse_file(&source).unwrap()).unwrap();
     let names = DataNames::load(&ctx).await.unwrap();
-    let report = check_compiled(&name, &models, &ctx, &names).await.unwrap();
+    let report = check_compiled(&name, &models, &ctx, &names, None).await.unwrap();
     let all: Vec<Violation> = report.models.iter().flat_map(|m| m.violations.clone()).collect();
     let got = by_clause(&all);
     let want = expected(&truth.faults);

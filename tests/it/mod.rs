@@ -1,3 +1,4 @@
+mod aggregate;
 mod cases;
 mod check;
 mod cli;
