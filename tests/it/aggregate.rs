@@ -394,3 +394,40 @@ fn baseline_gate_fails_on_a_20_percent_slower_build_and_passes_on_the_same_seed(
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--baseline"));
 }
+
+#[tokio::test]
+async fn error_rate_definition_on_real_fixtures() {
+    // Zipkin marks failures with an `error` tag: 7 of the 1,283 spans of the Zipkin fixtures carry
+    // one (counted in the raw JSON files).
+    let zipkin = super::common::fixtures().join("zipkin");
+    let ctx = tracecheck::engine::open(&[zipkin]).await.unwrap();
+    let report = run(r#"check "e" { error_rate(span()) < 100% }"#, &ctx).await;
+    let want = [(String::new(), 7.0 / 1283.0)].into();
+    assert_close(&values(&report, 0), &want, "zipkin error_rate");
+
+    // A server span answering 5xx is an error even with status unset; a client span is not.
+    let dir = tempfile::tempdir().unwrap();
+    let otlp = dir.path().join("t.json");
+    let span = |id: &str, kind: u8, code: i64| {
+        format!(
+            r#"{{"traceId":"000000000000000000000000000000aa","spanId":"{id}","name":"s","kind":{kind},
+            "startTimeUnixNano":"1000","endTimeUnixNano":"2000",
+            "attributes":[{{"key":"http.response.status_code","value":{{"intValue":"{code}"}}}}]}}"#
+        )
+    };
+    let spans = [
+        span("0000000000000001", 2, 502),
+        span("0000000000000002", 3, 503),
+        span("0000000000000003", 2, 200),
+        span("0000000000000004", 2, 404),
+    ];
+    std::fs::write(
+        &otlp,
+        format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#, spans.join(",")),
+    )
+    .unwrap();
+    let ctx = tracecheck::engine::open(&[otlp]).await.unwrap();
+    let report = run(r#"check "e" { error_rate(span()) by kind < 100% }"#, &ctx).await;
+    let want = [("client".to_string(), 0.0), ("server".to_string(), 1.0 / 3.0)].into();
+    assert_close(&values(&report, 0), &want, "5xx on server spans");
+}
