@@ -18,7 +18,7 @@ use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query, TableW
 
 use super::sql::*;
 use super::types::{field_ty, Ty};
-use super::values::{cmp, tag_values, CResult, Ctx, SpanVar};
+use super::values::{cmp, tag_values, trace_column, traces_cte, CResult, Ctx, SpanVar};
 use crate::model::ast::*;
 use crate::model::ModelError;
 
@@ -258,7 +258,7 @@ fn compile_rule(title: &str, index: usize, r: &CheckRule) -> CResult<CompiledRul
         .enumerate()
         .map(|(i, k)| (format!("tag_{}", i + 1), tag_values(k)))
         .collect();
-    if need_traces {
+    if need_traces || ctx.need_traces {
         ctes.push(("traces".into(), traces_cte()));
         ctes.push(("span_range".into(), span_range_cte()));
     }
@@ -300,7 +300,7 @@ fn row_field(
     let s = SpanVar::table("s");
     if field.is_trace_field() {
         let column = trace_column(field);
-        let ty = trace_ty(field);
+        let ty = field_ty(field)?;
         if is_traces {
             return Ok((s.col(column), ty));
         }
@@ -346,68 +346,6 @@ fn row_field(
     }
     let ty = field_ty(field)?;
     Ok((s.col(field.column().expect("span fields have a column")), ty))
-}
-
-fn trace_column(field: &Field) -> &'static str {
-    match field {
-        Field::TraceDuration => "duration",
-        Field::TraceSpanCount => "span_count",
-        Field::TraceServiceCount => "service_count",
-        Field::TraceRootName => "root_name",
-        _ => unreachable!("only trace fields"),
-    }
-}
-
-fn trace_ty(field: &Field) -> Ty {
-    match field {
-        Field::TraceDuration => Ty::Dur,
-        Field::TraceRootName => Ty::Str,
-        _ => Ty::Num,
-    }
-}
-
-/// `traces`: one row per trace with its trace-level values. `duration` runs from the earliest start
-/// to the latest end; `root_name` is the name of the root span (the smallest name if there are
-/// several roots).
-fn traces_cte() -> Query {
-    let s = SpanVar::table("s");
-    // Per trace first, then the arithmetic: DataFusion 55 names `min(CAST(x))` like `min(x)`, so
-    // both in one projection collide.
-    let per_trace = select(vec![
-        item(s.col("trace_id"), "trace_id"),
-        item(call("min", vec![s.col("start_time")]), "start_time"),
-        item(call("max", vec![s.col("end_time")]), "end_time"),
-        item(call("count", vec![int(1)]), "span_count"),
-        item(count_distinct(s.col("service")), "service_count"),
-        item(
-            call(
-                "min",
-                vec![case_when(eq(s.col("depth"), int(0)), s.col("name"), null())],
-            ),
-            "root_name",
-        ),
-    ])
-    .from(vec![table("spans", "s")])
-    .group_by(vec![s.col("trace_id")])
-    .query();
-    let t = SpanVar::table("t");
-    select(vec![
-        item(t.col("trace_id"), "trace_id"),
-        item(t.col("start_time"), "start_time"),
-        item(
-            binary(
-                cast_bigint(t.col("end_time")),
-                BinaryOperator::Minus,
-                cast_bigint(t.col("start_time")),
-            ),
-            "duration",
-        ),
-        item(t.col("span_count"), "span_count"),
-        item(t.col("service_count"), "service_count"),
-        item(t.col("root_name"), "root_name"),
-    ])
-    .from(vec![derived(per_trace, "t")])
-    .query()
 }
 
 /// `span_range`: the seconds from the earliest start to the latest end of the data (for `rate`

@@ -20,7 +20,7 @@ use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query, TableW
 
 use super::sql::*;
 use super::types::{arith_ty, field_ty, Ty};
-use super::values::{literal, relation, tag_values, CResult, Ctx, SpanVar, Val};
+use super::values::{literal, relation, tag_values, trace_column, traces_cte, CResult, Ctx, SpanVar, Val};
 use crate::model::ast::*;
 use crate::model::ModelError;
 
@@ -70,8 +70,13 @@ impl Block {
 
     /// Adds `spans AS alias` of the same trace.
     fn add_span(&mut self, alias: &str) -> SpanVar {
+        self.add_table("spans", alias)
+    }
+
+    /// Adds `name AS alias` (a table with a `trace_id`) of the same trace.
+    fn add_table(&mut self, name: &str, alias: &str) -> SpanVar {
         let v = SpanVar::table(alias);
-        self.from.push(table("spans", alias));
+        self.from.push(table(name, alias));
         let trace = v.col("trace_id");
         match (&self.anchor, &self.outer_trace) {
             (Some(a), _) => self.conds.push(eq(trace, a.clone())),
@@ -108,7 +113,11 @@ fn needs_tables(c: &Condition) -> bool {
     fn expr(e: &Expr) -> bool {
         match e {
             Expr::Literal(_) => false,
-            Expr::Field(f) => f.selector.as_ref().is_some_and(inline) || matches!(f.field.node, Field::Tag(_)),
+            Expr::Field(f) => {
+                f.selector.as_ref().is_none_or(inline)
+                    || matches!(f.field.node, Field::Tag(_))
+                    || f.field.node.is_trace_field()
+            }
             Expr::Neg { expr: x, .. } => expr(x),
             Expr::Binary { left, right, .. } => expr(left) || expr(right),
         }
@@ -175,6 +184,9 @@ impl<'m> ModelCompiler<'m> {
             .enumerate()
             .map(|(i, k)| (format!("tag_{}", i + 1), tag_values(k)))
             .collect();
+        if self.ctx.need_traces {
+            ctes.push(("traces".into(), traces_cte()));
+        }
         ctes.extend(std::mem::take(&mut self.when_ctes));
         ctes.push(("a".into(), assignments));
         let stats_body = select(vec![
@@ -417,11 +429,24 @@ impl<'m> ModelCompiler<'m> {
         match e {
             Expr::Literal(l) => Ok(literal(&l.node)),
             Expr::Field(f) => {
+                if f.field.node.is_trace_field() {
+                    // `trace.F`, or `X.trace.F` for the trace of X (the same trace).
+                    if let Some(sel) = &f.selector {
+                        self.term_span(sel, block)?;
+                    }
+                    self.ctx.need_traces = true;
+                    let t = self.ctx.fresh("t");
+                    let tv = block.add_table("traces", &t);
+                    let ty = field_ty(&f.field.node).map_err(|m| ModelError::new(f.field.span.range(), m))?;
+                    return Ok(Val::Plain {
+                        ty,
+                        sql: tv.col(trace_column(&f.field.node)),
+                        computed: false,
+                        text: None,
+                    });
+                }
                 let Some(sel) = &f.selector else {
-                    let m = field_ty(&f.field.node)
-                        .err()
-                        .unwrap_or_else(|| "a field needs a span".into());
-                    return Err(ModelError::new(f.span.range(), m));
+                    return Err(ModelError::new(f.span.range(), "a field needs a span"));
                 };
                 let s = self.term_span(sel, block)?;
                 if let Field::Tag(key) = &f.field.node {

@@ -43,7 +43,7 @@ impl Ty {
     }
 }
 
-/// The type of a field, or why it cannot be used yet.
+/// The type of a field (`trace.root.name` is a string), or why it cannot be used.
 pub fn field_ty(field: &Field) -> Result<Ty, String> {
     Ok(match field {
         Field::Kind | Field::Status => Ty::Enum,
@@ -51,12 +51,8 @@ pub fn field_ty(field: &Field) -> Result<Ty, String> {
         Field::Start | Field::End => Ty::Ts,
         Field::Depth | Field::HttpStatusCode => Ty::Num,
         Field::Tag(_) => Ty::Tag,
-        Field::TraceDuration | Field::TraceSpanCount | Field::TraceServiceCount | Field::TraceRootName => {
-            return Err(format!(
-                "`{}` is not supported by the compiler yet (trace-level values come with aggregate checks)",
-                field.path().unwrap_or("trace.*")
-            ))
-        }
+        Field::TraceDuration => Ty::Dur,
+        Field::TraceSpanCount | Field::TraceServiceCount => Ty::Num,
         _ => Ty::Str,
     })
 }

@@ -74,6 +74,8 @@ impl Val {
 pub(crate) struct Ctx {
     /// Tag keys looked up, in order: CTE `tag_i` holds the values of key i.
     pub tag_keys: Vec<String>,
+    /// Whether the query reads trace-level values (the `traces` CTE).
+    pub need_traces: bool,
     next_alias: usize,
 }
 
@@ -115,6 +117,23 @@ impl Ctx {
             return Ok(exists(q, false));
         }
         let ty = field_ty(&p.field.node).map_err(|m| ModelError::new(p.field.span.range(), m))?;
+        if p.field.node.is_trace_field() {
+            // The span's trace: its row of `traces`.
+            self.need_traces = true;
+            let t = self.fresh("t");
+            let v = Val::Plain {
+                ty,
+                sql: col(&t, trace_column(&p.field.node)),
+                computed: false,
+                text: None,
+            };
+            let c = self.compare(v, p.op.node, lit).map_err(err)?;
+            let q = select(vec![item_expr(int(1))])
+                .from(vec![table("traces", &t)])
+                .filter(vec![eq(col(&t, "trace_id"), s.col("trace_id")), c])
+                .query();
+            return Ok(exists(q, false));
+        }
         let column = p.field.node.column().expect("span fields have a column");
         let v = Val::Plain {
             ty,
@@ -316,4 +335,59 @@ pub(crate) fn tag_values(key: &str) -> Query {
         ])
         .query();
     union_all(vec![span_scope, resource_scope])
+}
+
+/// The `traces` column of a trace field.
+pub(crate) fn trace_column(field: &Field) -> &'static str {
+    match field {
+        Field::TraceDuration => "duration",
+        Field::TraceSpanCount => "span_count",
+        Field::TraceServiceCount => "service_count",
+        Field::TraceRootName => "root_name",
+        _ => unreachable!("only trace fields"),
+    }
+}
+
+/// `traces`: one row per trace with its trace-level values. `duration` runs from the earliest start
+/// to the latest end; `root_name` is the name of the root span (the smallest name if there are
+/// several roots).
+pub(crate) fn traces_cte() -> Query {
+    let s = SpanVar::table("s");
+    // Per trace first, then the arithmetic: DataFusion 55 names `min(CAST(x))` like `min(x)`, so
+    // both in one projection collide.
+    let per_trace = select(vec![
+        item(s.col("trace_id"), "trace_id"),
+        item(call("min", vec![s.col("start_time")]), "start_time"),
+        item(call("max", vec![s.col("end_time")]), "end_time"),
+        item(call("count", vec![int(1)]), "span_count"),
+        item(count_distinct(s.col("service")), "service_count"),
+        item(
+            call(
+                "min",
+                vec![case_when(eq(s.col("depth"), int(0)), s.col("name"), null())],
+            ),
+            "root_name",
+        ),
+    ])
+    .from(vec![table("spans", "s")])
+    .group_by(vec![s.col("trace_id")])
+    .query();
+    let t = SpanVar::table("t");
+    select(vec![
+        item(t.col("trace_id"), "trace_id"),
+        item(t.col("start_time"), "start_time"),
+        item(
+            binary(
+                cast_bigint(t.col("end_time")),
+                BinaryOperator::Minus,
+                cast_bigint(t.col("start_time")),
+            ),
+            "duration",
+        ),
+        item(t.col("span_count"), "span_count"),
+        item(t.col("service_count"), "service_count"),
+        item(t.col("root_name"), "root_name"),
+    ])
+    .from(vec![derived(per_trace, "t")])
+    .query()
 }
