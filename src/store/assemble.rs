@@ -22,7 +22,7 @@ use datafusion::arrow::compute::interleave;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
-use crate::ingest::{span_id_hex, trace_id_hex, RawTables, SpanKind};
+use crate::ingest::{span_id_hex, RawTables, SpanKind};
 use crate::schema;
 
 /// Whole traces of the four tables, sorted by trace id: the unit written as one file per table.
@@ -314,16 +314,29 @@ fn structure_trace(members: &[u32], st: &mut Structure) {
     }
 }
 
-fn hex_ids<I: Iterator<Item = String>>(it: I) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(it))
+/// Ids as lowercase hex strings, left-padded to `digits`, written straight into one buffer: the tag,
+/// ref and log tables repeat their owner's ids on every row, and a `format!` per row (an allocation
+/// each) was the largest cost of assembly.
+fn hex_column<I: ExactSizeIterator<Item = u128>>(ids: I, digits: usize) -> ArrayRef {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut b = StringBuilder::with_capacity(ids.len(), ids.len() * digits);
+    let mut buf = [0u8; 32];
+    for id in ids {
+        for (i, slot) in buf[..digits].iter_mut().enumerate() {
+            *slot = HEX[((id >> (4 * (digits - 1 - i))) & 0xf) as usize];
+        }
+        // Hex digits are ASCII, so the buffer is valid UTF-8.
+        b.append_value(std::str::from_utf8(&buf[..digits]).unwrap_or_default());
+    }
+    Arc::new(b.finish())
 }
 
 fn spans_batch(raw: &RawTables, st: &Structure, rows: &[u32]) -> Result<RecordBatch> {
     let c = RawTables::span_chunk_size();
     let idx: Vec<(usize, usize)> = rows.iter().map(|&i| (i as usize / c, i as usize % c)).collect();
     let mut cols: Vec<ArrayRef> = Vec::with_capacity(29);
-    cols.push(hex_ids(rows.iter().map(|&i| trace_id_hex(raw.trace_ids[i as usize]))));
-    cols.push(hex_ids(rows.iter().map(|&i| span_id_hex(st.ids[i as usize]))));
+    cols.push(hex_column(rows.iter().map(|&i| raw.trace_ids[i as usize]), 32));
+    cols.push(hex_column(rows.iter().map(|&i| u128::from(st.ids[i as usize])), 16));
     let mut parent = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
     for &i in rows {
         parent.append_option(st.parents[i as usize].map(span_id_hex));
@@ -405,13 +418,11 @@ impl<'a> Children<'a> {
 
     fn id_columns(&self, raw: &RawTables, st: &Structure, rows: &[u32]) -> Vec<ArrayRef> {
         vec![
-            hex_ids(
+            hex_column(rows.iter().map(|&r| raw.trace_ids[self.owner[r as usize] as usize]), 32),
+            hex_column(
                 rows.iter()
-                    .map(|&r| trace_id_hex(raw.trace_ids[self.owner[r as usize] as usize])),
-            ),
-            hex_ids(
-                rows.iter()
-                    .map(|&r| span_id_hex(st.ids[self.owner[r as usize] as usize])),
+                    .map(|&r| u128::from(st.ids[self.owner[r as usize] as usize])),
+                16,
             ),
         ]
     }
@@ -447,19 +458,20 @@ fn refs_batch(
     )));
     let gathered = refs.gather(rows, 0..2)?;
     cols.push(gathered[0].clone());
-    cols.push(hex_ids(
-        rows.iter().map(|&r| trace_id_hex(raw.ref_trace_ids[r as usize])),
-    ));
+    cols.push(hex_column(rows.iter().map(|&r| raw.ref_trace_ids[r as usize]), 32));
     // The parent reference (position 0) follows the span's final parent, which duplicate-id
     // handling may have changed.
-    cols.push(hex_ids(rows.iter().map(|&r| {
-        let r = r as usize;
-        let owner = raw.ref_owner[r] as usize;
-        match (raw.ref_positions[r], st.parents[owner]) {
-            (0, Some(p)) => span_id_hex(p),
-            _ => span_id_hex(raw.ref_span_ids[r]),
-        }
-    })));
+    cols.push(hex_column(
+        rows.iter().map(|&r| {
+            let r = r as usize;
+            let owner = raw.ref_owner[r] as usize;
+            u128::from(match (raw.ref_positions[r], st.parents[owner]) {
+                (0, Some(p)) => p,
+                _ => raw.ref_span_ids[r],
+            })
+        }),
+        16,
+    ));
     cols.push(gathered[1].clone());
     Ok(RecordBatch::try_new(schema::refs_schema(), cols)?)
 }
