@@ -152,7 +152,7 @@ fn compare(value: f64, op: CmpOp, threshold: f64) -> bool {
         CmpOp::Ge => value >= threshold,
         CmpOp::Eq => value == threshold,
         CmpOp::Ne => value != threshold,
-        // Rejected by the compiler's threshold rules.
+        // Rejected when the rule is compiled (`compile::check::threshold`).
         CmpOp::Match | CmpOp::Contains => false,
     }
 }
@@ -225,7 +225,14 @@ pub async fn run_check(
         }
         let aggregated = rows.iter().map(|r| r.n).sum();
         if aggregated == 0 {
-            warnings.insert(0, "vacuous: no span matched, so the rule measured nothing".into());
+            warnings.insert(0, "vacuous: nothing matched, so the rule measured nothing".into());
+        }
+        let empty = rows.iter().filter(|r| r.n > 0 && r.value.is_none()).count();
+        if empty > 0 {
+            warnings.push(format!(
+                "{empty} group{} had spans but no value to aggregate (the field is missing): not compared",
+                if empty == 1 { "" } else { "s" }
+            ));
         }
         rules.push(RuleReport {
             index: rule.index,

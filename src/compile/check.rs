@@ -179,7 +179,8 @@ fn compile_rule(title: &str, index: usize, r: &CheckRule) -> CResult<CompiledRul
                 Some(w) => float(w.node as f64 / 1e9),
                 None => {
                     need_traces = true;
-                    col("span_range", "seconds")
+                    // One value for the whole data; an aggregate so it may sit beside `count`.
+                    call("max", vec![col("span_range", "seconds")])
                 }
             };
             let rate = binary(
@@ -374,12 +375,24 @@ fn span_range_cte() -> Query {
 
 /// The threshold in the unit of the value, or the baseline adjustment.
 fn threshold(r: &CheckRule, agg: Aggregate, unit: Unit) -> CResult<(Option<f64>, Option<(ArithOp, f64)>)> {
+    if matches!(r.op.node, CmpOp::Match | CmpOp::Contains) {
+        return Err(ModelError::new(
+            r.op.span.range(),
+            format!(
+                "`{}` compares text; a check compares its value with `<`, `<=`, `>`, `>=`, `=` or `!=`",
+                r.op.node.as_str()
+            ),
+        ));
+    }
     let convert = |q: &Spanned<Quantity>| -> CResult<f64> {
         let bad = |m: String| Err(ModelError::new(q.span.range(), m));
         match (q.node, unit) {
             (Quantity::Duration(ns), Unit::Duration) => Ok(ns as f64),
             (Quantity::Duration(_), _) => bad(format!("`{agg}` is not a duration; compare it with a number")),
             (Quantity::Number(_), Unit::Duration) => bad("write the threshold with a unit, e.g. `250ms`".into()),
+            // A bare number beside a rate or an error rate is ambiguous (is `< 1` 1% or 100%?).
+            (Quantity::Number(_), Unit::Fraction) => bad("write an error rate with `%`, e.g. `1%`".into()),
+            (Quantity::Number(_), Unit::PerSecond) => bad("write a rate with `/s`, e.g. `100/s`".into()),
             (Quantity::Number(x), _) => Ok(x),
             (Quantity::Percent(p), Unit::Fraction) => Ok(p / 100.0),
             (Quantity::Percent(_), _) => bad(format!("`{agg}` is not a fraction; `%` applies to error_rate")),

@@ -1,6 +1,7 @@
 //! Checks on a model AST that the parser performs while parsing, for ASTs made with the
 //! [`builder`](super::builder): unique titles and let names, known let names, enum values,
-//! aggregate arguments, finite numbers. A parsed file always passes.
+//! aggregate arguments, finite numbers. The parser enforces most of them while parsing; a few
+//! (baseline adjustments, finite numbers) are only checked here, so callers validate parsed files too.
 //!
 //! Errors carry the offending node's span, which is empty (`0..0`) for built nodes; the message names
 //! the model or check.

@@ -423,7 +423,10 @@ async fn error_rate_definition_on_real_fixtures() {
     ];
     std::fs::write(
         &otlp,
-        format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#, spans.join(",")),
+        format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+            spans.join(",")
+        ),
     )
     .unwrap();
     let ctx = tracecheck::engine::open(&[otlp]).await.unwrap();
