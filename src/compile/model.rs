@@ -16,7 +16,7 @@
 //! DataFusion turns into semi joins; descendant/ancestor use the nested-set columns, so no recursion
 //! is needed (Ballista cannot run recursive CTEs).
 
-use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query, TableWithJoins};
+use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query, SelectItem, TableWithJoins};
 
 use super::sql::*;
 use super::types::{arith_ty, field_ty, Ty};
@@ -175,7 +175,7 @@ impl<'m> ModelCompiler<'m> {
         for (j, e) in model.expects.iter().enumerate() {
             let name = format!("e{}", j + 1);
             expect_ctes.push((name.clone(), self.expect_counts(e, &in_a)?));
-            selects.push(self.violation_rows(j + 1, e, &name));
+            selects.push(self.violation_rows(j + 1, e, &name)?);
         }
         let mut ctes: Vec<(String, Query)> = self
             .ctx
@@ -348,16 +348,17 @@ impl<'m> ModelCompiler<'m> {
         }
     }
 
-    /// `e_j`: per assignment, the number of spans matching the expect, and their ids.
-    fn expect_counts(&mut self, e: &Expect, in_a: &[SpanVar]) -> CResult<Query> {
+    /// The spans matching expect `e` for the assignment whose lets are `lets` (columns of `left`):
+    /// a derived table of candidate spans, and the join condition tying them to the assignment.
+    fn expect_matches(&mut self, e: &Expect, left: &str, lets: &[SpanVar], alias: &str) -> CResult<(Query, Sql)> {
         let s = SpanVar::table("s");
+        let m = SpanVar::table(alias);
         let mut filter = Vec::new();
-        let mut on = vec![eq(col("m", "trace_id"), col("a", "trace_id"))];
-        let m = SpanVar::table("m");
+        let mut on = vec![eq(m.col("trace_id"), col(left, "trace_id"))];
         match &e.term.selector {
             Selector::Ref(name) => {
                 let i = self.let_index(name)?;
-                on.push(eq(m.col("span_id"), in_a[i].col("span_id")));
+                on.push(eq(m.col("span_id"), lets[i].col("span_id")));
             }
             Selector::Inline { predicates, .. } => {
                 for p in predicates {
@@ -369,7 +370,7 @@ impl<'m> ModelCompiler<'m> {
             match &rel.target {
                 Selector::Ref(name) => {
                     let i = self.let_index(name)?;
-                    on.push(relation(rel.kind, &m, &in_a[i]));
+                    on.push(relation(rel.kind, &m, &lets[i]));
                 }
                 Selector::Inline { .. } => {
                     let mut block = Block::new(Some(s.col("trace_id")), Lets::Outer(Vec::new()));
@@ -382,24 +383,33 @@ impl<'m> ModelCompiler<'m> {
         let mut cols = vec![item(s.col("trace_id"), "trace_id")];
         cols.extend(SPAN_COLS.iter().map(|c| item(s.col(c), c)));
         let matches = select(cols).from(vec![table("spans", "s")]).filter(filter).query();
+        Ok((matches, and(on)))
+    }
+
+    /// `e_j`: per assignment, the number of spans matching the expect (and the lets' columns, which
+    /// the witness lookup needs). Only a count: collecting the ids of every assignment's matches
+    /// (an ordered `string_agg` over millions of groups) cost far more than the joins.
+    fn expect_counts(&mut self, e: &Expect, in_a: &[SpanVar]) -> CResult<Query> {
+        let (matches, on) = self.expect_matches(e, "a", in_a, "m")?;
         let mut items = vec![item(col("a", "trace_id"), "trace_id")];
         let mut group = vec![col("a", "trace_id")];
         for v in in_a {
-            let name = format!("{}_span_id", v.prefix.as_deref().unwrap_or("l"));
-            items.push(item(v.col("span_id"), &name));
+            let prefix = v.prefix.as_deref().unwrap_or("l");
+            items.push(item(v.col("span_id"), &format!("{prefix}_span_id")));
             group.push(v.col("span_id"));
+            for c in &SPAN_COLS[1..] {
+                // Functionally dependent on the span id: any aggregate returns the one value.
+                items.push(item(call("max", vec![v.col(c)]), &format!("{prefix}_{c}")));
+            }
         }
-        items.push(item(call("count", vec![m.col("span_id")]), "matched"));
-        items.push(item(
-            call_ordered("string_agg", vec![m.col("span_id"), string(",")], m.col("span_id")),
-            "witnesses",
-        ));
-        let from = left_join(table("a", "a"), derived(matches, "m"), and(on));
+        items.push(item(call("count", vec![col("m", "span_id")]), "matched"));
+        let from = left_join(table("a", "a"), derived(matches, "m"), on);
         Ok(select(items).from(vec![from]).group_by(group).query())
     }
 
-    /// The violation rows of expect `j` from its counts CTE.
-    fn violation_rows(&self, j: usize, e: &Expect, cte: &str) -> Query {
+    /// The violation rows of expect `j`: its failing assignments from `e_j`, with the ids of the
+    /// spans that matched, looked up again for these few rows only.
+    fn violation_rows(&mut self, j: usize, e: &Expect, cte: &str) -> CResult<Query> {
         let matched = col(cte, "matched");
         let fails = match e.quantifier {
             Quantifier::Some => binary(matched, BinaryOperator::Lt, int(1)),
@@ -408,20 +418,40 @@ impl<'m> ModelCompiler<'m> {
             Quantifier::AtLeast(n) => binary(matched, BinaryOperator::Lt, count_lit(n)),
             Quantifier::AtMost(n) => binary(matched, BinaryOperator::Gt, count_lit(n)),
         };
+        let failing = select(vec![SelectItem::Wildcard(Default::default())])
+            .from(vec![table(cte, cte)])
+            .filter(vec![fails])
+            .query();
+        let in_f: Vec<SpanVar> = (1..=self.model.lets.len())
+            .map(|i| SpanVar {
+                alias: "f".into(),
+                prefix: Some(format!("l{i}")),
+            })
+            .collect();
+        let (matches, on) = self.expect_matches(e, "f", &in_f, "w")?;
         let mut items = vec![
             item(string(&self.model.title.node), "model"),
             item(int(j as i64), "clause"),
-            item(col(cte, "trace_id"), "trace_id"),
+            item(col("f", "trace_id"), "trace_id"),
         ];
+        let mut group = vec![col("f", "trace_id")];
         for (i, l) in self.model.lets.iter().enumerate() {
-            items.push(item(
-                col(cte, &format!("l{}_span_id", i + 1)),
-                &format!("let_{}", l.name.node),
-            ));
+            let id = col("f", &format!("l{}_span_id", i + 1));
+            items.push(item(id.clone(), &format!("let_{}", l.name.node)));
+            group.push(id);
         }
-        items.push(item(col(cte, "matched"), "matched"));
-        items.push(item(col(cte, "witnesses"), "witnesses"));
-        select(items).from(vec![table(cte, cte)]).filter(vec![fails]).query()
+        items.push(item(col("f", "matched"), "matched"));
+        group.push(col("f", "matched"));
+        items.push(item(
+            call_ordered(
+                "string_agg",
+                vec![col("w", "span_id"), string(",")],
+                col("w", "span_id"),
+            ),
+            "witnesses",
+        ));
+        let from = left_join(derived(failing, "f"), derived(matches, "w"), on);
+        Ok(select(items).from(vec![from]).group_by(group).query())
     }
 
     /// A `when` expression.
@@ -495,7 +525,11 @@ impl<'m> ModelCompiler<'m> {
                     ArithOp::Sub => binary(lsql, BinaryOperator::Minus, rsql),
                     ArithOp::Mul => binary(lsql, BinaryOperator::Multiply, rsql),
                     // Division by zero is a missing value, on every engine.
-                    ArithOp::Div => binary(lsql, BinaryOperator::Divide, call("nullif", vec![rsql, float(0.0)])),
+                    // `nullif(-0.0, 0.0)` is -0.0 in DataFusion (and x / -0.0 is NaN), but -0.0 = 0.0 holds.
+                    ArithOp::Div => {
+                        let zero = eq(rsql.clone(), float(0.0));
+                        binary(lsql, BinaryOperator::Divide, case_when(zero, null(), rsql))
+                    }
                 };
                 Ok(Val::Plain {
                     ty,

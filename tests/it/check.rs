@@ -265,7 +265,7 @@ fn check_exit_codes_and_formats() {
 
     let holds = tracecheck(&["check", "holds.model", "--data", data], p);
     assert_eq!(holds.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&holds.stdout).contains("1 model: 1 hold, 0 fail"));
+    assert!(String::from_utf8_lossy(&holds.stdout).contains("1 rule: 1 hold, 0 fail"));
 
     // A typo passes `expect no` forever: warned, and a failure with --strict.
     let typo = tracecheck(&["check", "typo.model", "--data", data], p);
