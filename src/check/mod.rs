@@ -20,7 +20,7 @@ mod rows;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::compile::{compile_check, compile_model, CompiledCheck, CompiledModel};
+use crate::compile::{compile_check, compile_model, CompiledCheck, CompiledModel, STAGED_A};
 use crate::error::{Error, Result};
 use crate::model::{File, Item, Model};
 pub use aggregate::{display_value, run_check, CheckReport, Measurement, RuleReport};
@@ -209,8 +209,26 @@ async fn run_model(
     ctx: &SessionContext,
     names: &DataNames,
 ) -> Result<ModelReport> {
-    let violations = run_violations(compiled, ctx).await?;
-    let (assignments, traces) = rows::stats(ctx, &compiled.stats_sql()).await?;
+    // The assignments are computed once and held in memory while the expects and the statistics
+    // read them (the standalone SQL of `explain` would compute them once per expect).
+    let df = ctx.sql(&format!("{:#}", compiled.staged_assignments)).await?;
+    let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+    let rows_of_a = df.collect().await?;
+    let table = datafusion::datasource::MemTable::try_new(schema, vec![rows_of_a])?;
+    ctx.register_table(STAGED_A, std::sync::Arc::new(table))?;
+    let result = async {
+        let batches = ctx
+            .sql(&format!("{:#}", compiled.staged_violations))
+            .await?
+            .collect()
+            .await?;
+        let violations = rows::violations(&batches, &compiled.let_names)?;
+        let stats = rows::stats(ctx, &compiled.staged_stats.to_string()).await?;
+        Ok::<_, Error>((violations, stats))
+    }
+    .await;
+    ctx.deregister_table(STAGED_A)?;
+    let (violations, (assignments, traces)) = result?;
     let mut warnings = names.unknown_in(model);
     if assignments == 0 {
         let what = if model.when.is_some() {

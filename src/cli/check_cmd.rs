@@ -40,6 +40,13 @@ pub struct Args {
     /// Traces listed per failing clause in the text report.
     #[arg(long, default_value_t = 5)]
     max_traces: usize,
+    /// Also write an HTML page (self-contained): a summary, violating traces drawn as waterfalls,
+    /// and charts of the failing checks.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
+    /// Violating traces drawn per failing model in the --report page.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    report_traces: usize,
 }
 
 /// Reads and parses a model file; parse errors carry the source for rendering.
@@ -94,5 +101,31 @@ pub async fn run(a: Args) -> Result<u8> {
                 .map_err(|e| Error::io("<stdout>", e))?;
         }
     }
+    if let Some(path) = &a.report {
+        let page = report::html::render(&report, &ctx, a.report_traces).await?;
+        write_atomic(path, page.as_bytes())?;
+    }
     Ok(report.exit_code())
+}
+
+/// A temporary file beside `path`, then a rename: a browser reloading the page never sees half of it.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("--report {}: not a file name", path.display())))?;
+    let tmp = path.with_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
 }

@@ -6,6 +6,7 @@ mod fmt_cmd;
 mod gen_cmd;
 mod ingest_cmd;
 mod output;
+mod show_cmd;
 mod sql_cmd;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ enum Command {
     Explain(explain_cmd::Args),
     /// Print model files in canonical form (or rewrite them with --write, or --check them).
     Fmt(fmt_cmd::Args),
+    /// Draw one trace as a waterfall in the terminal: exit 0, or 2 if the trace is not in the data.
+    Show(show_cmd::Args),
 }
 
 /// Runs a command; the `u8` is the process exit code.
@@ -44,6 +47,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Fmt(a) => fmt_cmd::run(a).await,
         Command::Check(a) => check_cmd::run(a).await,
         Command::Explain(a) => explain_cmd::run(a).await,
+        Command::Show(a) => show_cmd::run(a).await,
     }
 }
 

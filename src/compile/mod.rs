@@ -46,7 +46,19 @@ pub struct CompiledModel {
     /// A query returning one row: `assignments` (how often `when` held, per let tuple) and `traces`
     /// (in how many traces).
     pub stats: Query,
+    /// The staged form that `check` runs: `staged_assignments` gives the rows of `a` (the
+    /// assignments); registered as the table [`STAGED_A`], `staged_violations` and `staged_stats`
+    /// give the same rows as `violations` and `stats`. An engine inlines a CTE at every use, and
+    /// `a` is used once per `expect` plus once for the statistics.
+    pub staged_assignments: Query,
+    /// See [`CompiledModel::staged_assignments`].
+    pub staged_violations: Query,
+    /// See [`CompiledModel::staged_assignments`].
+    pub staged_stats: Query,
 }
+
+/// The table name the staged queries read the assignments from.
+pub const STAGED_A: &str = model::STAGED_A;
 
 impl CompiledModel {
     /// The violations query as formatted SQL.
@@ -88,6 +100,9 @@ pub fn compile_model(model: &Model) -> Result<CompiledModel, ModelError> {
         let_names: q.let_names,
         violations: q.violations,
         stats: q.stats,
+        staged_assignments: q.staged_assignments,
+        staged_violations: q.staged_violations,
+        staged_stats: q.staged_stats,
     })
 }
 

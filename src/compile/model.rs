@@ -24,6 +24,21 @@ use super::values::{literal, relation, tag_values, trace_column, traces_cte, CRe
 use crate::model::ast::*;
 use crate::model::ModelError;
 
+/// The table name under which `check` registers the rows of `a` for the staged queries.
+pub(crate) const STAGED_A: &str = "tracecheck_assignments";
+
+/// `q` with every `FROM name` replaced by `FROM replacement` (keeping the alias).
+fn rename_table(mut q: Query, name: &str, replacement: &str) -> Query {
+    use datafusion::sql::sqlparser::ast::{visit_relations_mut, Ident, ObjectName, ObjectNamePart};
+    let _ = visit_relations_mut(&mut q, |rel: &mut ObjectName| {
+        if rel.0.len() == 1 && matches!(&rel.0[0], ObjectNamePart::Identifier(i) if i.value == name) {
+            rel.0 = vec![ObjectNamePart::Identifier(Ident::new(replacement))];
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    q
+}
+
 /// Columns every span reference carries into `a`, for relations and witnesses.
 const SPAN_COLS: [&str; 6] = [
     "span_id",
@@ -140,6 +155,9 @@ pub(crate) struct ModelCompiler<'m> {
 pub(crate) struct ModelQueries {
     pub violations: Query,
     pub stats: Query,
+    pub staged_assignments: Query,
+    pub staged_violations: Query,
+    pub staged_stats: Query,
     pub let_names: Vec<String>,
 }
 
@@ -188,21 +206,38 @@ impl<'m> ModelCompiler<'m> {
             ctes.push(("traces".into(), traces_cte()));
         }
         ctes.extend(std::mem::take(&mut self.when_ctes));
+        // The staged form: `a` computed once by its own query (with the CTEs it needs), then the
+        // expects over a table holding its rows.
+        let staged_assignments = with(assignments.clone(), ctes.clone());
+        let shared = ctes.clone();
         ctes.push(("a".into(), assignments));
-        let stats_body = select(vec![
-            item(call("count", vec![int(1)]), "assignments"),
-            item(count_distinct(col("a", "trace_id")), "traces"),
-        ])
-        .from(vec![table("a", "a")])
-        .query();
-        let stats = with(stats_body, ctes.clone());
-        ctes.extend(expect_ctes);
+        let stats_of = |table_name: &str| {
+            select(vec![
+                item(call("count", vec![int(1)]), "assignments"),
+                item(count_distinct(col("a", "trace_id")), "traces"),
+            ])
+            .from(vec![table(table_name, "a")])
+            .query()
+        };
+        let stats = with(stats_of("a"), ctes.clone());
         let mut order = vec![name("clause"), name("trace_id")];
         order.extend(let_names.iter().map(|n| name(&format!("let_{n}"))));
-        let violations = with(order_by(union_all(selects), order), ctes);
+        let body = order_by(union_all(selects), order);
+        let mut standalone = ctes;
+        standalone.extend(expect_ctes.clone());
+        let violations = with(body.clone(), standalone);
+        let mut staged = shared;
+        staged.extend(
+            expect_ctes
+                .into_iter()
+                .map(|(n, q)| (n, rename_table(q, "a", STAGED_A))),
+        );
         Ok(ModelQueries {
             violations,
             stats,
+            staged_assignments,
+            staged_violations: with(body, staged),
+            staged_stats: stats_of(STAGED_A),
             let_names,
         })
     }

@@ -1,4 +1,6 @@
-//! Rendering a check [`Report`]: text for people, JSON for programs, JUnit XML for CI systems.
+//! Rendering a check [`Report`]: text for people, JSON for programs, JUnit XML for CI systems, and an
+//! HTML page drawing the violating traces as waterfalls ([`html`]); one trace as a waterfall in the
+//! terminal ([`terminal`], `tracecheck show`), from the spans [`trace`] loads.
 //!
 //! ```
 //! use tracecheck::check::Report;
@@ -7,6 +9,12 @@
 //! assert!(tracecheck::report::junit(&empty).starts_with("<?xml"));
 //! assert_eq!(tracecheck::report::json(&empty)["files"], serde_json::json!([]));
 //! ```
+
+mod chart;
+pub mod html;
+pub mod terminal;
+pub mod trace;
+mod waterfall;
 
 use std::fmt::Write;
 
