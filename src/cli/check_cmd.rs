@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tracecheck::check::{check_compiled, compile_file, DataNames, Report};
+use tracecheck::check::{check_compiled, compile_file, Compiled, DataNames, Report};
 use tracecheck::model::parse_file;
 use tracecheck::{engine, report, Error, Result};
 
@@ -72,7 +72,16 @@ pub async fn run(a: Args) -> Result<u8> {
         compiled.push((name, models));
     }
     let ctx = engine::open(&a.data).await?;
-    let names = DataNames::load(&ctx).await?;
+    // The names in the data are only needed for the unknown-name warnings of models; reading the
+    // distinct tag keys costs a scan of `tags`, which a file of aggregate checks does not need.
+    let has_models = compiled
+        .iter()
+        .any(|(_, blocks)| blocks.iter().any(|b| matches!(b, Compiled::Model(..))));
+    let names = if has_models {
+        DataNames::load(&ctx).await?
+    } else {
+        DataNames::default()
+    };
     let baseline = if a.baseline.is_empty() {
         None
     } else {
