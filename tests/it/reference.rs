@@ -1,4 +1,4 @@
-//! A reference evaluator of model semantics (docs/.semantics-spec.md) over in-memory spans.
+//! A reference evaluator of model semantics (docs/LANGUAGE.md, "Exact meaning") over in-memory spans.
 //!
 //! It is the oracle of the differential tests, so it is written to be read next to the spec, not to
 //! be fast: every trace is evaluated on its own by enumerating let assignments, every choice of
