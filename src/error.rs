@@ -58,8 +58,8 @@ pub enum Error {
         file: String,
         /// The model text, for positions and rendering.
         source_text: String,
-        /// What is wrong, and where.
-        error: crate::model::ModelError,
+        /// What is wrong, and where (boxed: it is large, and errors travel in every `Result`).
+        error: Box<crate::model::ModelError>,
     },
     /// An internal invariant broke.
     #[error("internal error: {0} (this is a bug in tracecheck, please report it)")]
@@ -76,7 +76,7 @@ impl Error {
     /// ```
     /// let src = "model \"m\" { expect span(nmae = \"x\") }";
     /// let error = tracecheck::model::parse_file(src).unwrap_err();
-    /// let e = tracecheck::Error::Model { file: "m.model".into(), source_text: src.into(), error };
+    /// let e = tracecheck::Error::Model { file: "m.model".into(), source_text: src.into(), error: error.into() };
     /// assert!(e.to_string().starts_with("m.model:1:25: unknown field"));
     /// assert!(e.render().contains("^^^^"));
     /// ```

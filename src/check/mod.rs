@@ -119,10 +119,10 @@ impl Report {
     /// Whether every model and check holds (and, when strict, no warning was raised).
     pub fn holds(&self) -> bool {
         self.models()
-            .all(|m| m.holds() && !(self.strict && !m.warnings.is_empty()))
+            .all(|m| m.holds() && (!self.strict || m.warnings.is_empty()))
             && self
                 .checks()
-                .all(|c| c.holds() && !(self.strict && c.warnings().next().is_some()))
+                .all(|c| c.holds() && (!self.strict || c.warnings().next().is_none()))
     }
 
     /// The process exit code: 0 all hold, 1 otherwise.
@@ -141,7 +141,7 @@ pub async fn check(model: &Model, ctx: &SessionContext) -> Result<Report> {
     let compiled = compile_model(model).map_err(|error| Error::Model {
         file: "<builder>".into(),
         source_text: String::new(),
-        error,
+        error: error.into(),
     })?;
     let report = run_model(model, &compiled, ctx, &names).await?;
     Ok(Report {
@@ -157,24 +157,27 @@ pub async fn check(model: &Model, ctx: &SessionContext) -> Result<Report> {
 /// A compiled block of a model file.
 #[derive(Clone, Debug)]
 pub enum Compiled {
-    /// A `model` block and its queries.
-    Model(Model, CompiledModel),
+    /// A `model` block and its queries (boxed: a compiled model holds whole SQL trees).
+    Model(Box<Model>, Box<CompiledModel>),
     /// A `check` block and its queries.
     Check(CompiledCheck),
 }
 
 /// Compiles every block of a parsed file; errors name the file and the offending text.
 pub fn compile_file(path: &str, source: &str, file: &File) -> Result<Vec<Compiled>> {
-    let model_error = |error| Error::Model {
+    let model_error = |error: crate::model::ModelError| Error::Model {
         file: path.to_string(),
         source_text: source.to_string(),
-        error,
+        error: error.into(),
     };
     file.validate().map_err(model_error)?;
     file.items
         .iter()
         .map(|item| match item {
-            Item::Model(m) => Ok(Compiled::Model(m.clone(), compile_model(m).map_err(model_error)?)),
+            Item::Model(m) => Ok(Compiled::Model(
+                Box::new(m.clone()),
+                Box::new(compile_model(m).map_err(model_error)?),
+            )),
             Item::Check(c) => Ok(Compiled::Check(compile_check(c).map_err(model_error)?)),
         })
         .collect()
@@ -267,7 +270,7 @@ pub async fn model_violations(model: &Model, ctx: &SessionContext) -> Result<Vec
     let compiled = compile_model(model).map_err(|error| Error::Model {
         file: "<builder>".into(),
         source_text: String::new(),
-        error,
+        error: error.into(),
     })?;
     run_violations(&compiled, ctx).await
 }

@@ -58,7 +58,7 @@ pub fn read_models(path: &Path) -> Result<(String, String, tracecheck::model::Fi
         Err(error) => Err(Error::Model {
             file: name,
             source_text: source,
-            error,
+            error: error.into(),
         }),
     }
 }

@@ -374,7 +374,10 @@ fn span_range_cte() -> Query {
 }
 
 /// The threshold in the unit of the value, or the baseline adjustment.
-fn threshold(r: &CheckRule, agg: Aggregate, unit: Unit) -> CResult<(Option<f64>, Option<(ArithOp, f64)>)> {
+/// A constant threshold, or a baseline adjustment (`* x` or `+ x`).
+type ThresholdParts = (Option<f64>, Option<(ArithOp, f64)>);
+
+fn threshold(r: &CheckRule, agg: Aggregate, unit: Unit) -> CResult<ThresholdParts> {
     if matches!(r.op.node, CmpOp::Match | CmpOp::Contains) {
         return Err(ModelError::new(
             r.op.span.range(),
