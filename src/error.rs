@@ -78,7 +78,7 @@ impl Error {
     /// let error = tracecheck::model::parse_file(src).unwrap_err();
     /// let e = tracecheck::Error::Model { file: "m.model".into(), source_text: src.into(), error: error.into() };
     /// assert!(e.to_string().starts_with("m.model:1:25: unknown field"));
-    /// assert!(e.render().contains("^^^^"));
+    /// assert!(e.render().contains("m.model:1:25"));
     /// ```
     pub fn render(&self) -> String {
         match self {

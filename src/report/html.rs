@@ -134,6 +134,15 @@ pub fn traces_to_load(report: &Report, max: usize) -> Vec<String> {
 }
 
 /// Loads the traces the page draws from `ctx` and renders the page (see [`page`]).
+///
+/// ```
+/// # async fn f() -> tracecheck::Result<()> {
+/// let ctx = tracecheck::engine::open(&["datasets/bank".into()]).await?;
+/// let page = tracecheck::report::html::render(&tracecheck::check::Report::default(), &ctx, 10).await?;
+/// assert!(page.contains("0 rules") && !page.contains("class=\"wf\""));
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(f()).unwrap();
+/// ```
 pub async fn render(report: &Report, ctx: &SessionContext, max_traces: usize) -> Result<String> {
     let traces = load_traces(ctx, &traces_to_load(report, max_traces)).await?;
     Ok(page(report, &traces, max_traces))

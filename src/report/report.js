@@ -75,7 +75,7 @@
     var body = document.getElementById("tc-body");
     body.textContent = "";
     var h = document.createElement("h3");
-    h.textContent = s[2] === "" ? "(no name)" : s[2];
+    h.textContent = s[2] === "" ? "(no name)" : s[2].trim() === "" ? "(blank name " + JSON.stringify(s[2]) + ")" : s[2];
     body.appendChild(h);
     var status = s[5] + (s[6] === null ? "" : ": " + s[6]);
     table(body, [["service", s[3]], ["span id", s[0]], ["parent", s[1] === null ? "-" : s[1]],

@@ -31,6 +31,11 @@ use crate::error::{Error, Result};
 const BATCH: usize = 200;
 
 /// One attribute of a span.
+///
+/// ```
+/// let t = tracecheck::report::trace::Tag { scope: "span".into(), key: "http.route".into(), value: "/a".into() };
+/// assert_eq!(serde_json::to_value(&t).unwrap()["key"], "http.route");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Tag {
     /// `span`, `scope` or `resource` (see docs/SCHEMA.md).

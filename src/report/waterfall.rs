@@ -169,8 +169,12 @@ pub(super) fn trace_block(
         if let Some(names) = lets_of.get(s.span_id.as_str()) {
             let _ = write!(out, "<em class=\"ba\">{}</em>", escape(&names.join(", ")));
         }
+        // An empty or whitespace-only name (the SmartThings trace has 120 spans named "\n") would
+        // leave the cell blank.
         if s.name.is_empty() {
             out.push_str("<small>(no name)</small>");
+        } else if s.name.trim().is_empty() {
+            let _ = write!(out, "<small>(blank name {})</small>", escape(&format!("{:?}", s.name)));
         }
         let _ = write!(
             out,
@@ -334,8 +338,12 @@ mod tests {
         let mut out = String::new();
         trace_block(&mut out, &t, &m, &[&v], &mut HashMap::new());
         assert_eq!(out.matches("<div class=\"sp").count(), 200);
-        assert_eq!(out.matches("<template class=\"k\">").count(), 1);
-        assert_eq!(out.matches("</template>").count(), 1);
+        // Spans 149..=198 have children at or below the limit: each subtree is a template, nested,
+        // so opening one shows the next level still collapsed.
+        assert_eq!(out.matches("<template class=\"k\">").count(), 50);
+        assert_eq!(out.matches("</template>").count(), 50);
+        assert!(out.contains("<div class=\"sp p c\" data-i=\"149\">"));
+        assert!(out.contains("<div class=\"sp p\" data-i=\"148\">"));
         assert_eq!(out.matches("<div").count(), out.matches("</div>").count());
         assert_eq!(out.matches("<div class=\"sp p w\"").count(), 1, "the witness");
         assert_eq!(out.matches("<div class=\"sp p a\"").count(), 1, "the let span");

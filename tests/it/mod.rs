@@ -6,5 +6,8 @@ mod common;
 mod conversion_pairs;
 mod differential;
 mod fixtures;
+mod html;
+mod html_escape;
 mod jaeger_suite;
 mod reference;
+mod show;
