@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
+use super::rows::column;
 use crate::compile::{CompiledCheck, CompiledRule, Unit};
 use crate::error::{Error, Result};
 use crate::model::ast::{ArithOp, CmpOp};
@@ -96,13 +96,6 @@ struct Row {
     value: Option<f64>,
     n: u64,
     holds: Option<bool>,
-}
-
-fn column(b: &RecordBatch, name: &str, to: &DataType) -> Result<datafusion::arrow::array::ArrayRef> {
-    let c = b
-        .column_by_name(name)
-        .ok_or_else(|| Error::Bug(format!("check query has no column `{name}`")))?;
-    Ok(cast(c, to)?)
 }
 
 async fn measure(rule: &CompiledRule, ctx: &SessionContext) -> Result<Vec<Row>> {

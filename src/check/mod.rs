@@ -138,11 +138,7 @@ impl Report {
 /// Checks one model against the data in `ctx` (the seed's `Check(model, data)`).
 pub async fn check(model: &Model, ctx: &SessionContext) -> Result<Report> {
     let names = DataNames::load(ctx).await?;
-    let compiled = compile_model(model).map_err(|error| Error::Model {
-        file: "<builder>".into(),
-        source_text: String::new(),
-        error: error.into(),
-    })?;
+    let compiled = compile_built(model)?;
     let report = run_model(model, &compiled, ctx, &names).await?;
     Ok(Report {
         files: vec![FileReport {
@@ -267,10 +263,15 @@ async fn run_violations(compiled: &CompiledModel, ctx: &SessionContext) -> Resul
 /// # Ok(()) }
 /// ```
 pub async fn model_violations(model: &Model, ctx: &SessionContext) -> Result<Vec<Violation>> {
-    let compiled = compile_model(model).map_err(|error| Error::Model {
+    let compiled = compile_built(model)?;
+    run_violations(&compiled, ctx).await
+}
+
+/// Compiles a model made in Rust (no source text to point into).
+fn compile_built(model: &Model) -> Result<CompiledModel> {
+    compile_model(model).map_err(|error| Error::Model {
         file: "<builder>".into(),
         source_text: String::new(),
         error: error.into(),
-    })?;
-    run_violations(&compiled, ctx).await
+    })
 }

@@ -11,7 +11,7 @@ use datafusion::prelude::SessionContext;
 use super::Violation;
 use crate::error::{Error, Result};
 
-fn column(batch: &RecordBatch, name: &str, to: &DataType) -> Result<datafusion::arrow::array::ArrayRef> {
+pub(super) fn column(batch: &RecordBatch, name: &str, to: &DataType) -> Result<datafusion::arrow::array::ArrayRef> {
     let col = batch
         .column_by_name(name)
         .ok_or_else(|| Error::Bug(format!("compiled query has no column `{name}`")))?;

@@ -219,9 +219,9 @@ pub fn exists(query: Query, negated: bool) -> Expr {
     }
 }
 
-/// `name(args...)`.
-pub fn call(name: &str, args: Vec<Expr>) -> Expr {
-    let mut e = templates().call.clone();
+/// A call from `template` with its name and arguments replaced.
+fn call_from(template: &Expr, name: &str, args: Vec<Expr>) -> Expr {
+    let mut e = template.clone();
     if let Expr::Function(f) = &mut e {
         f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
         if let FunctionArguments::List(list) = &mut f.args {
@@ -234,16 +234,16 @@ pub fn call(name: &str, args: Vec<Expr>) -> Expr {
     e
 }
 
+/// `name(args...)`.
+pub fn call(name: &str, args: Vec<Expr>) -> Expr {
+    call_from(&templates().call, name, args)
+}
+
 /// `name(args... ORDER BY order)`: an aggregate over ordered input.
 pub fn call_ordered(name: &str, args: Vec<Expr>, order: Expr) -> Expr {
-    let mut e = templates().ordered_call.clone();
+    let mut e = call_from(&templates().ordered_call, name, args);
     if let Expr::Function(f) = &mut e {
-        f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
         if let FunctionArguments::List(list) = &mut f.args {
-            list.args = args
-                .into_iter()
-                .map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a)))
-                .collect();
             for clause in &mut list.clauses {
                 if let FunctionArgumentClause::OrderBy(items) = clause {
                     let item: &mut OrderByExpr = &mut items[0];

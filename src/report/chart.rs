@@ -4,7 +4,8 @@
 
 use std::fmt::Write;
 
-use super::html::{escape, measurement_label};
+use super::html::escape;
+use super::measurement_label;
 use crate::check::{display_value, Measurement, RuleReport};
 
 const WIDTH: f64 = 860.0;
@@ -138,7 +139,7 @@ fn group_label(m: &Measurement) -> String {
 }
 
 fn tooltip(rule: &RuleReport, m: &Measurement) -> String {
-    format!("{} over {}", measurement_label(rule, m), m.n)
+    format!("{} over {}", measurement_label(rule, m, false), m.n)
 }
 
 /// With windows: one polyline per group through its windows, a point per measurement.

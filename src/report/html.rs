@@ -27,8 +27,9 @@ use datafusion::prelude::SessionContext;
 use serde_json::{json, Map, Value};
 
 use super::chart::rule_chart;
+use super::measurement_label;
 use super::trace::{load_traces, TraceTree};
-use crate::check::{display_value, CheckReport, ModelReport, Report, RuleReport, Violation};
+use crate::check::{CheckReport, ModelReport, Report, Violation};
 use crate::error::Result;
 
 const STYLE: &str = include_str!("report.css");
@@ -296,7 +297,7 @@ fn summary(out: &mut String, report: &Report, max_traces: usize) {
                         let class = if m.holds { "ok" } else { "bad" };
                         format!(
                             "<span class=\"res {class}\">{}</span>",
-                            escape(&measurement_label(r, m))
+                            escape(&measurement_label(r, m, false))
                         )
                     })
                     .collect();
@@ -320,27 +321,6 @@ fn summary(out: &mut String, report: &Report, max_traces: usize) {
         }
     }
     out.push_str("</table></section>\n");
-}
-
-/// `group = value, window ...: measured (must be op threshold)`, values in the rule's unit.
-pub(super) fn measurement_label(r: &RuleReport, m: &crate::check::Measurement) -> String {
-    let mut parts: Vec<String> = m.group.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-    if let Some(w) = &m.window_start {
-        parts.push(format!("window {w}"));
-    }
-    let what = if parts.is_empty() {
-        "all".to_string()
-    } else {
-        parts.join(", ")
-    };
-    let mut s = format!(
-        "{what}: {}",
-        m.value.map_or("no value".into(), |v| display_value(v, r.unit))
-    );
-    if let Some(t) = m.threshold {
-        let _ = write!(s, " (must be {} {})", r.op, display_value(t, r.unit));
-    }
-    s
 }
 
 fn model_section(

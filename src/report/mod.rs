@@ -115,8 +115,20 @@ fn check_text(out: &mut String, c: &CheckReport, max_groups: usize) {
     }
 }
 
-fn measurement_text(r: &RuleReport, m: &Measurement) -> String {
-    let mut parts: Vec<String> = m.group.iter().map(|(k, v)| format!("{k} = {v:?}")).collect();
+/// `group = value, window W: measured (must be OP threshold)`, values in the rule's unit; group
+/// values in quotes when `quote` (the text report), as they are when an escaping page shows them.
+pub(crate) fn measurement_label(r: &RuleReport, m: &Measurement, quote: bool) -> String {
+    let mut parts: Vec<String> = m
+        .group
+        .iter()
+        .map(|(k, v)| {
+            if quote {
+                format!("{k} = {v:?}")
+            } else {
+                format!("{k} = {v}")
+            }
+        })
+        .collect();
     if let Some(w) = &m.window_start {
         parts.push(format!("window {w}"));
     }
@@ -130,6 +142,12 @@ fn measurement_text(r: &RuleReport, m: &Measurement) -> String {
     if let Some(t) = m.threshold {
         let _ = write!(s, " (must be {} {})", r.op, display_value(t, r.unit));
     }
+    s
+}
+
+/// The text report's line for a measurement: its label, the baseline value and the count.
+fn measurement_text(r: &RuleReport, m: &Measurement) -> String {
+    let mut s = measurement_label(r, m, true);
     if let Some(b) = m.baseline {
         let _ = write!(s, " [baseline {}]", display_value(b, r.unit));
     }

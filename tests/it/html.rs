@@ -172,6 +172,23 @@ pub(super) fn assert_self_contained(page: &str) {
 }
 
 /// `trace id -> span count` of a dataset or trace file.
+/// Runs `check MODEL --data DATA --report PAGE EXTRA...` from the repository, expects violations
+/// (exit 1), and returns the page.
+pub(super) fn check_with_report(model: &Path, data: &Path, page: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "check",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--report",
+        page.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = tracecheck(&args, repo());
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read_to_string(page).unwrap()
+}
+
 fn span_counts(data: &Path) -> BTreeMap<String, usize> {
     let csv = tracecheck_ok(
         &[
@@ -353,19 +370,7 @@ fn smartthings_trace_of_1041_spans_opens_with_its_witnesses_and_tags() {
     .unwrap();
     let data = fixtures().join(SMARTTHINGS);
     let page_path = artifacts().join("smartthings.html");
-    let out = tracecheck(
-        &[
-            "check",
-            model.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--report",
-            page_path.to_str().unwrap(),
-        ],
-        repo(),
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let page = std::fs::read_to_string(&page_path).unwrap();
+    let page = check_with_report(&model, &data, &page_path, &[]);
     assert_self_contained(&page);
     let spans = span_counts(&data)[SMARTTHINGS_TRACE];
     assert_eq!(spans, 1041);
@@ -441,20 +446,7 @@ fn fifty_traces_of_1041_spans_open_quickly() {
     )
     .unwrap();
     let page_path = artifacts().join("fifty.html");
-    let out = tracecheck(
-        &[
-            "check",
-            model.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--report",
-            page_path.to_str().unwrap(),
-            "--report-traces",
-            "50",
-        ],
-        repo(),
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    check_with_report(&model, &data, &page_path, &["--report-traces", "50"]);
     let size = std::fs::metadata(&page_path).unwrap().len();
     let loaded = load(&page_path, "");
     let ready = assert_clean_console(&loaded, 50 * 1041);

@@ -4,8 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::common::tracecheck;
-use super::html::{artifacts, assert_clean_console, assert_self_contained, load, repo, screenshot, tags};
+use super::html::{artifacts, assert_clean_console, assert_self_contained, check_with_report, load, screenshot, tags};
 
 const NAME: &str = "</script><script>console.error('xss-name')</script>";
 const IMG: &str = "<img src=x onerror=\"console.error('xss-img')\">";
@@ -56,19 +55,7 @@ fn hostile_names_and_tags_show_as_text() {
     )
     .unwrap();
     let page_path = artifacts().join("hostile.html");
-    let out = tracecheck(
-        &[
-            "check",
-            model.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--report",
-            page_path.to_str().unwrap(),
-        ],
-        repo(),
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let page = std::fs::read_to_string(&page_path).unwrap();
+    let page = check_with_report(&model, &data, &page_path, &[]);
     assert_self_contained(&page);
     assert_eq!(
         page.matches("<script").count(),
