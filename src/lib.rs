@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod collect;
 pub mod compile;
 pub mod engine;
 pub mod error;

@@ -1,6 +1,9 @@
 //! Command definitions (clap) and dispatch.
 
 mod check_cmd;
+mod collect_cmd;
+mod compact_cmd;
+mod duration;
 mod explain_cmd;
 mod fmt_cmd;
 mod gen_cmd;
@@ -30,6 +33,10 @@ enum Command {
     Gen(gen_cmd::Args),
     /// Check models against a dataset or trace files: exit 0 if all hold, 1 on violations, 2 on error.
     Check(check_cmd::Args),
+    /// Receive OTLP (gRPC and HTTP) and write whole traces to a dataset until SIGINT/SIGTERM.
+    Collect(collect_cmd::Args),
+    /// Merge a dataset's small parts (e.g. the collector's) into larger ones, atomically.
+    Compact(compact_cmd::Args),
     /// Print the SQL that models compile to.
     Explain(explain_cmd::Args),
     /// Print model files in canonical form (or rewrite them with --write, or --check them).
@@ -47,6 +54,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Fmt(a) => fmt_cmd::run(a).await,
         Command::Check(a) => check_cmd::run(a).await,
         Command::Explain(a) => explain_cmd::run(a).await,
+        Command::Collect(a) => collect_cmd::run(a).await,
+        Command::Compact(a) => compact_cmd::run(a).await,
         Command::Show(a) => show_cmd::run(a).await,
     }
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{RawTables, Span, SpanSink};
 use crate::pipeline::{decode_paths, DecodeOptions};
 use crate::schema::{table_schema, TABLES};
-use crate::store::{assemble, is_dataset, Dataset};
+use crate::store::{assemble, is_dataset, Dataset, Manifest};
 
 /// A fresh DataFusion session configured for trace queries.
 ///
@@ -102,15 +102,33 @@ pub fn register_raw(ctx: &SessionContext, raw: RawTables) -> Result<()> {
 }
 
 async fn register_datasets(ctx: &SessionContext, datasets: &[&PathBuf]) -> Result<()> {
+    // One manifest read per dataset: all four tables see the same parts.
+    let manifests = datasets.iter().map(|d| Manifest::load(d)).collect::<Result<Vec<_>>>()?;
     for table in TABLES {
-        let urls = datasets
-            .iter()
-            .map(|d| table_url(d, table))
-            .collect::<Result<Vec<_>>>()?;
+        let mut urls = Vec::new();
+        for (d, m) in datasets.iter().zip(&manifests) {
+            match m {
+                Some(m) => {
+                    let dir = d.join(table);
+                    let abs = std::fs::canonicalize(&dir).map_err(|e| Error::io(&dir, e))?;
+                    for part in &m.parts {
+                        let file = abs.join(format!("{part}.parquet"));
+                        urls.push(ListingTableUrl::parse(file.display().to_string())?);
+                    }
+                }
+                // Written before manifests: every file in the folder.
+                None => urls.push(table_url(d, table)?),
+            }
+        }
+        let schema = table_schema(table).expect("known table");
+        if urls.is_empty() {
+            ctx.register_table(table, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+            continue;
+        }
         let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
-            .with_schema(table_schema(table).expect("known table"));
+            .with_schema(schema);
         ctx.register_table(table, Arc::new(ListingTable::try_new(config)?))?;
     }
     Ok(())

@@ -25,7 +25,8 @@
 //!
 //! - Jaeger references other than the parent (`follows_from`, a second `child_of`) have no OTLP
 //!   equivalent: they become links carrying an extra attribute `tracecheck.ref_type` whose value is
-//!   the reference type (`follows_from` or `child_of`).
+//!   the reference type (`follows_from` or `child_of`); ingest turns such links back into references of
+//!   that type.
 //! - Spans from Jaeger or Zipkin keep their service in `spans.service` only; when a span's resource has
 //!   no `service.name`, the export adds `service.name` = `spans.service` as the resource's first
 //!   attribute (unless the service is `unknown_service`, the placeholder for "none").
@@ -48,4 +49,5 @@ mod json;
 mod otlp;
 
 pub use json::request_to_json;
+pub(crate) use otlp::REF_TYPE_KEY;
 pub use otlp::{parts_to_request, request_to_proto};

@@ -143,3 +143,17 @@ pub(crate) fn read_all<R: Read>(name: &str, mut reader: R) -> Result<Vec<u8>> {
     reader.read_to_end(&mut buf).map_err(|e| Error::io(name, e))?;
     Ok(buf)
 }
+
+/// Converts an OTLP request decoded elsewhere (the collector's gRPC layer) into spans.
+pub(crate) fn otlp_request_to_spans(
+    name: &str,
+    req: opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
+    sink: &mut dyn SpanSink,
+) -> Result<()> {
+    otlp_proto::convert_request(name, "", req, sink)
+}
+
+/// Decodes an OTLP/JSON body held in memory (the collector's HTTP receiver).
+pub(crate) fn otlp_json_decode(name: &str, body: &[u8], sink: &mut dyn SpanSink) -> Result<()> {
+    otlp_json::decode(name, body, sink)
+}

@@ -15,6 +15,7 @@ use prost::Message;
 use super::span::{Attr, Event, Ref, RefType, Span, SpanKind, StatusCode, Value};
 use super::{push_checked, SpanSink};
 use crate::error::{Error, Result};
+use crate::export::REF_TYPE_KEY;
 
 /// Largest single protobuf record accepted (a guard against corrupt length prefixes).
 const MAX_RECORD: u64 = 1 << 30;
@@ -263,14 +264,31 @@ pub(crate) fn convert_span(
     }
     let mut refs = Vec::with_capacity(s.links.len());
     for l in s.links {
+        let mut attributes = attrs(l.attributes);
+        // A Jaeger reference exported by tracecheck (see `export`): back to its own type.
+        let ref_type = match attributes.iter().position(|a| a.key == REF_TYPE_KEY) {
+            Some(i) => match &attributes[i].value {
+                Value::Str(t) if t == "follows_from" || t == "child_of" => {
+                    let t = if t == "follows_from" {
+                        RefType::FollowsFrom
+                    } else {
+                        RefType::ChildOf
+                    };
+                    attributes.remove(i);
+                    t
+                }
+                _ => RefType::Link,
+            },
+            None => RefType::Link,
+        };
         refs.push(Ref {
-            ref_type: RefType::Link,
+            ref_type,
             trace_id: trace_id_bytes(&l.trace_id).map_err(|m| format!("link: {m}"))?,
             span_id: span_id_bytes(&l.span_id)
                 .map_err(|m| format!("link: {m}"))?
                 .ok_or("link without span id")?,
             trace_state: non_empty(l.trace_state),
-            attributes: attrs(l.attributes),
+            attributes,
             dropped_attributes_count: l.dropped_attributes_count,
         });
     }

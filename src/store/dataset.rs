@@ -1,12 +1,12 @@
 //! Writing and opening datasets.
 //!
 //! Every file is written under a hidden temporary name in its table folder and renamed into place when
-//! complete, so a crash never leaves a half-written Parquet file where readers look. The four files of a
-//! part are renamed tags, refs, logs, then spans: a reader that sees a part's spans sees all of it.
-//! Appending only adds new part files; accepted data is never rewritten.
+//! complete, so a crash never leaves a half-written Parquet file where readers look. A part becomes
+//! visible when the manifest names it ([`super::manifest`]), after all four of its files are in
+//! place. Appending only adds new part files; accepted data is never rewritten (`compact` writes
+//! merged copies and swaps them in through the manifest).
 
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,6 +16,7 @@ use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::assemble::Part;
+use super::manifest::{write_atomic, Manifest};
 use crate::error::{Error, Result};
 use crate::schema::{SCHEMA_VERSION, TABLES};
 
@@ -126,6 +127,10 @@ impl Dataset {
             let dir = path.join(t);
             fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         }
+        if Manifest::load(path)?.is_none() {
+            // A new dataset, or one written before manifests: list what is there.
+            Manifest::update(path, |_| Ok(()))?;
+        }
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -166,15 +171,28 @@ impl Dataset {
         &self.path
     }
 
-    /// Writes one part (whole traces) as one file per table; returns the bytes written.
+    /// Writes one part (whole traces) as one file per table and adds it to the manifest; returns
+    /// the bytes written.
     pub fn write_part(&mut self, part: &Part) -> Result<u64> {
-        let name = format!("part-{}-{:05}.parquet", self.batch_id, self.next_part);
+        let (name, bytes) = self.write_files(part)?;
+        Manifest::update(&self.path, |m| {
+            m.parts.push(name);
+            Ok(())
+        })?;
+        Ok(bytes)
+    }
+
+    /// Writes a part's files without listing it in the manifest (readers do not see it yet);
+    /// returns its name and the bytes written.
+    pub(crate) fn write_files(&mut self, part: &Part) -> Result<(String, u64)> {
+        let name = format!("part-{}-{:05}", self.batch_id, self.next_part);
         self.next_part += 1;
+        let file_name = format!("{name}.parquet");
         let mut bytes = 0;
         for table in TABLES {
             let batch = part.table(table);
-            let final_path = self.path.join(table).join(&name);
-            let tmp = self.path.join(table).join(format!(".{name}.tmp"));
+            let final_path = self.path.join(table).join(&file_name);
+            let tmp = self.path.join(table).join(format!(".{file_name}.tmp"));
             let sorting = vec![SortingColumn {
                 column_idx: 0,
                 descending: false,
@@ -195,15 +213,6 @@ impl Dataset {
             drop(file);
             fs::rename(&tmp, &final_path).map_err(|e| Error::io(&final_path, e))?;
         }
-        Ok(bytes)
+        Ok((name, bytes))
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

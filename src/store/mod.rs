@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! DATASET/tracecheck.json          format marker and schema version
+//! DATASET/manifest.json            the parts readers see (see `manifest`)
 //! DATASET/spans/part-*.parquet     one file per part: whole traces, rows sorted by trace_id
 //! DATASET/tags/part-*.parquet      same part names, same traces
 //! DATASET/refs/part-*.parquet
@@ -11,7 +12,11 @@
 //! ```
 
 mod assemble;
+mod compact;
 mod dataset;
+mod manifest;
 
 pub use assemble::{assemble, AssembleStats, Part};
+pub use compact::{compact, CompactStats};
 pub use dataset::{is_dataset, Dataset, WriteOptions};
+pub use manifest::{Manifest, MANIFEST_FILE, RETIRE_GRACE};

@@ -1,0 +1,200 @@
+//! Spans held per trace until the trace is complete: no new span for the idle time, or older than
+//! the maximum age. Bounded: a request that would go past the limit is refused (the caller answers
+//! with a retryable "try later"), so memory never grows without bound.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::ingest::Span;
+
+/// One trace still receiving spans.
+struct Pending {
+    spans: Vec<Span>,
+    first: Instant,
+    last: Instant,
+}
+
+/// Traces being received, and the count of spans held anywhere before they are on disk.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use tracecheck::collect::TraceBuffer;
+/// use tracecheck::ingest::Span;
+/// let mut b = TraceBuffer::new(10);
+/// let t0 = Instant::now();
+/// b.admit(vec![Span { trace_id: 1, span_id: 1, ..Default::default() }], t0).unwrap();
+/// assert!(b.take_complete(t0, Duration::from_secs(1), Duration::from_secs(60)).is_empty());
+/// let done = b.take_complete(t0 + Duration::from_secs(2), Duration::from_secs(1), Duration::from_secs(60));
+/// assert_eq!(done.len(), 1);
+/// b.release(1);
+/// assert_eq!(b.held_spans(), 0);
+/// ```
+pub struct TraceBuffer {
+    traces: HashMap<u128, Pending>,
+    /// (time of a span's arrival, trace): a trace may appear several times; only the entry that
+    /// matches its `last` arrival counts, the others are skipped when they reach the front.
+    arrivals: VecDeque<(Instant, u128)>,
+    /// Spans in `traces` plus spans taken out but not yet released (being written).
+    held: usize,
+    limit: usize,
+    last_age_scan: Option<Instant>,
+}
+
+/// How often open traces are scanned for ones past the maximum age.
+const AGE_SCAN: Duration = Duration::from_millis(500);
+
+/// The buffer is full; retry later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full;
+
+impl TraceBuffer {
+    /// An empty buffer that refuses new spans while it holds `limit` or more.
+    pub fn new(limit: usize) -> TraceBuffer {
+        TraceBuffer {
+            traces: HashMap::new(),
+            arrivals: VecDeque::new(),
+            held: 0,
+            limit: limit.max(1),
+            last_age_scan: None,
+        }
+    }
+
+    /// Takes all spans of one request, or none: a request is refused whole while the buffer is at
+    /// its limit (it may go over by one request, so a request larger than the limit still passes
+    /// once the buffer has drained).
+    pub fn admit(&mut self, spans: Vec<Span>, now: Instant) -> Result<(), Full> {
+        if self.held >= self.limit {
+            return Err(Full);
+        }
+        self.held += spans.len();
+        for span in spans {
+            let id = span.trace_id;
+            let pending = self.traces.entry(id).or_insert_with(|| Pending {
+                spans: Vec::new(),
+                first: now,
+                last: now,
+            });
+            if pending.spans.is_empty() || pending.last != now {
+                self.arrivals.push_back((now, id));
+            }
+            pending.last = now;
+            pending.spans.push(span);
+        }
+        Ok(())
+    }
+
+    /// Removes and returns the spans of every trace that received nothing for `idle`, or whose
+    /// first span arrived `max_age` ago. The spans stay counted as held until [`Self::release`].
+    pub fn take_complete(&mut self, now: Instant, idle: Duration, max_age: Duration) -> Vec<Span> {
+        let mut out = Vec::new();
+        while let Some(&(at, id)) = self.arrivals.front() {
+            if now.saturating_duration_since(at) < idle {
+                break;
+            }
+            self.arrivals.pop_front();
+            if self.traces.get(&id).is_some_and(|p| p.last == at) {
+                out.extend(self.traces.remove(&id).expect("present").spans);
+            }
+        }
+        // Old traces that keep receiving spans are rare: a scan of the open traces, at most once per
+        // `AGE_SCAN`, finds them.
+        if self
+            .last_age_scan
+            .is_none_or(|t| now.saturating_duration_since(t) >= AGE_SCAN)
+        {
+            self.last_age_scan = Some(now);
+            let old: Vec<u128> = self
+                .traces
+                .iter()
+                .filter(|(_, p)| now.saturating_duration_since(p.first) >= max_age)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in old {
+                out.extend(self.traces.remove(&id).expect("present").spans);
+            }
+        }
+        out
+    }
+
+    /// Removes and returns every buffered span (shutdown).
+    pub fn take_all(&mut self) -> Vec<Span> {
+        self.arrivals.clear();
+        self.traces.drain().flat_map(|(_, p)| p.spans).collect()
+    }
+
+    /// `n` spans taken out earlier are on disk (or were handed on): they no longer count.
+    pub fn release(&mut self, n: usize) {
+        self.held = self.held.saturating_sub(n);
+    }
+
+    /// Spans held: buffered plus taken and not yet released.
+    pub fn held_spans(&self) -> usize {
+        self.held
+    }
+
+    /// Traces still receiving spans.
+    pub fn open_traces(&self) -> usize {
+        self.traces.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(trace: u128, id: u64) -> Span {
+        Span {
+            trace_id: trace,
+            span_id: id,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_trace_completes_only_after_its_last_span_went_idle() {
+        let mut b = TraceBuffer::new(100);
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let age = Duration::from_secs(600);
+        b.admit(vec![span(1, 1), span(2, 1)], t0).unwrap();
+        b.admit(vec![span(1, 2)], t0 + s).unwrap();
+        // Trace 2 went idle; trace 1 got a span at t0+1s.
+        let done = b.take_complete(t0 + s + s / 2, s, age);
+        assert_eq!(done.iter().map(|s| s.trace_id).collect::<Vec<_>>(), vec![2]);
+        let done = b.take_complete(t0 + 2 * s, s, age);
+        assert_eq!(done.len(), 2);
+        assert_eq!(b.open_traces(), 0);
+        assert_eq!(b.held_spans(), 3);
+        b.release(3);
+        assert_eq!(b.held_spans(), 0);
+    }
+
+    #[test]
+    fn full_buffer_refuses_whole_requests_until_released() {
+        let mut b = TraceBuffer::new(3);
+        let t0 = Instant::now();
+        b.admit(vec![span(1, 1), span(1, 2)], t0).unwrap();
+        // Goes over by one request.
+        b.admit(vec![span(2, 1), span(2, 2)], t0).unwrap();
+        assert_eq!(b.admit(vec![span(3, 1)], t0), Err(Full));
+        let all = b.take_all();
+        assert_eq!(all.len(), 4);
+        assert_eq!(b.admit(vec![span(3, 1)], t0), Err(Full), "still held until released");
+        b.release(4);
+        b.admit(vec![span(3, 1)], t0).unwrap();
+    }
+
+    #[test]
+    fn a_trace_that_never_goes_idle_is_cut_at_max_age() {
+        let mut b = TraceBuffer::new(1000);
+        let t0 = Instant::now();
+        let ms = Duration::from_millis(1);
+        for i in 0..100u64 {
+            b.admit(vec![span(9, i + 1)], t0 + ms * (i as u32 * 10)).unwrap();
+        }
+        let now = t0 + ms * 995;
+        assert!(b.take_complete(now, ms * 5000, ms * 2000).is_empty());
+        // The next age scan (half a second later) cuts it, though it is not idle.
+        assert_eq!(b.take_complete(now + ms * 600, ms * 5000, ms * 900).len(), 100);
+    }
+}

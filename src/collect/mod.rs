@@ -1,0 +1,431 @@
+//! `tracecheck collect`: an OTLP receiver (gRPC and HTTP) that writes whole traces to a dataset.
+//!
+//! ```text
+//! request ─▶ intake (decode, validate) ─▶ TraceBuffer (per trace, bounded) ─▶ writer (Parquet parts)
+//!   gRPC  TraceService/Export               │ complete: idle for --trace-idle, or older than
+//!   HTTP  POST /v1/traces                   │ --trace-max-age, or shutdown
+//! ```
+//!
+//! A request is acknowledged only once its spans are in the buffer, and the buffer is written out
+//! before a clean shutdown returns, so an acknowledged span is on disk after SIGINT/SIGTERM. A full
+//! buffer refuses requests with OTLP's retryable answers (gRPC `RESOURCE_EXHAUSTED` with `RetryInfo`,
+//! HTTP 503 with `Retry-After`) instead of growing.
+//!
+//! ```no_run
+//! # async fn demo() -> tracecheck::Result<()> {
+//! use std::time::Duration;
+//! use tracecheck::collect::Collector;
+//! let running = Collector::new("traces-ds")
+//!     .with_grpc("127.0.0.1:0".parse().unwrap())
+//!     .with_http("127.0.0.1:0".parse().unwrap())
+//!     .with_trace_idle(Duration::from_secs(2))
+//!     .bind()
+//!     .await?;
+//! println!("gRPC on {:?}", running.grpc_addr());
+//! let stats = running.run_until(async { tokio::signal::ctrl_c().await.ok(); }).await?;
+//! println!("{} spans written", stats.spans_written);
+//! # Ok(()) }
+//! ```
+
+mod buffer;
+mod grpc;
+mod http;
+mod intake;
+mod writer;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+
+pub use buffer::{Full, TraceBuffer};
+pub use intake::{gunzip, Accepted, BodyError};
+
+use crate::error::{Error, Result};
+use crate::store::Dataset;
+use writer::DatasetWriter;
+
+/// How often the buffer is scanned for complete traces.
+const TICK: Duration = Duration::from_millis(100);
+
+/// How long shutdown waits for in-flight requests and open connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A collector, configured with consuming `with_*` methods, then bound with [`Collector::bind`].
+///
+/// ```
+/// use std::time::Duration;
+/// let c = tracecheck::collect::Collector::new("out")
+///     .with_trace_idle(Duration::from_millis(500))
+///     .with_max_buffered_spans(10_000)
+///     .with_auth_token(Some("s3cret".into()));
+/// assert_eq!(c.trace_idle(), Duration::from_millis(500));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Collector {
+    output: PathBuf,
+    grpc: Option<SocketAddr>,
+    http: Option<SocketAddr>,
+    trace_idle: Duration,
+    trace_max_age: Duration,
+    max_buffered_spans: usize,
+    max_message_bytes: usize,
+    roll_spans: usize,
+    roll_interval: Duration,
+    auth_token: Option<String>,
+}
+
+impl Collector {
+    /// A collector writing to the dataset folder `output` (created if missing), listening on the
+    /// OTLP default ports of 127.0.0.1 (gRPC 4317, HTTP 4318).
+    pub fn new(output: impl Into<PathBuf>) -> Collector {
+        Collector {
+            output: output.into(),
+            grpc: Some(SocketAddr::from(([127, 0, 0, 1], 4317))),
+            http: Some(SocketAddr::from(([127, 0, 0, 1], 4318))),
+            trace_idle: Duration::from_secs(3),
+            trace_max_age: Duration::from_secs(300),
+            max_buffered_spans: 1_000_000,
+            max_message_bytes: 16 << 20,
+            roll_spans: 250_000,
+            roll_interval: Duration::from_secs(2),
+            auth_token: None,
+        }
+    }
+
+    /// Address of the OTLP/gRPC receiver (port 0: any free port).
+    pub fn with_grpc(mut self, addr: SocketAddr) -> Self {
+        self.grpc = Some(addr);
+        self
+    }
+
+    /// No OTLP/gRPC receiver.
+    pub fn without_grpc(mut self) -> Self {
+        self.grpc = None;
+        self
+    }
+
+    /// Address of the OTLP/HTTP receiver (port 0: any free port).
+    pub fn with_http(mut self, addr: SocketAddr) -> Self {
+        self.http = Some(addr);
+        self
+    }
+
+    /// No OTLP/HTTP receiver.
+    pub fn without_http(mut self) -> Self {
+        self.http = None;
+        self
+    }
+
+    /// A trace is complete when no span arrived for this long.
+    pub fn with_trace_idle(mut self, idle: Duration) -> Self {
+        self.trace_idle = idle;
+        self
+    }
+
+    /// The idle time after which a trace counts as complete.
+    pub fn trace_idle(&self) -> Duration {
+        self.trace_idle
+    }
+
+    /// A trace still receiving spans this long after its first is written anyway (later spans go
+    /// to a later file; `tracecheck compact` joins them).
+    pub fn with_trace_max_age(mut self, age: Duration) -> Self {
+        self.trace_max_age = age;
+        self
+    }
+
+    /// Spans held in memory (received, not yet on disk) above which requests are refused.
+    pub fn with_max_buffered_spans(mut self, spans: usize) -> Self {
+        self.max_buffered_spans = spans;
+        self
+    }
+
+    /// Largest request accepted, in bytes (after gzip inflation for HTTP).
+    pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
+    }
+
+    /// Complete traces are written once this many spans wait, or [`Self::with_roll_interval`]
+    /// after the first of them was completed; a file holds at most this many spans (whole traces).
+    pub fn with_roll_spans(mut self, spans: usize) -> Self {
+        self.roll_spans = spans.max(1);
+        self
+    }
+
+    /// The longest a complete trace waits before it is written.
+    pub fn with_roll_interval(mut self, interval: Duration) -> Self {
+        self.roll_interval = interval;
+        self
+    }
+
+    /// Exports must carry `Authorization: Bearer TOKEN` (gRPC metadata or HTTP header).
+    pub fn with_auth_token(mut self, token: Option<String>) -> Self {
+        self.auth_token = token.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Opens (or creates) the dataset and binds the listeners; nothing is received until
+    /// [`Running::run_until`].
+    pub async fn bind(self) -> Result<Running> {
+        let dataset = Dataset::create_or_open(&self.output)?;
+        let grpc = match self.grpc {
+            Some(a) => Some(listen(a, "OTLP/gRPC").await?),
+            None => None,
+        };
+        let http = match self.http {
+            Some(a) => Some(listen(a, "OTLP/HTTP").await?),
+            None => None,
+        };
+        if grpc.is_none() && http.is_none() {
+            return Err(Error::Usage("the collector needs at least one of gRPC and HTTP".into()));
+        }
+        let shared = Arc::new(Shared {
+            buffer: Mutex::new(TraceBuffer::new(self.max_buffered_spans)),
+            auth: self.auth_token.clone().map(|t| format!("Bearer {t}")),
+            max_message_bytes: self.max_message_bytes,
+            accepting: AtomicBool::new(true),
+            stats: Counters::default(),
+        });
+        let writer = DatasetWriter::new(dataset, self.roll_spans);
+        Ok(Running {
+            config: self,
+            grpc,
+            http,
+            shared,
+            writer,
+        })
+    }
+}
+
+async fn listen(addr: SocketAddr, what: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Usage(format!("cannot listen for {what} on {addr}: {e}")))
+}
+
+/// State the receivers share.
+pub(crate) struct Shared {
+    buffer: Mutex<TraceBuffer>,
+    /// The whole expected `Authorization` value.
+    auth: Option<String>,
+    max_message_bytes: usize,
+    /// False once the buffer was drained for shutdown: later requests get a retryable
+    /// "unavailable". Read and written only while holding `buffer`.
+    accepting: AtomicBool,
+    stats: Counters,
+}
+
+/// Why a request was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The buffer is full: retry later.
+    Full,
+    /// Shutting down: retry elsewhere or later.
+    ShuttingDown,
+}
+
+impl Shared {
+    /// Whether the `Authorization` value is the expected one (always, when no token is set).
+    fn authorized(&self, header: Option<&[u8]>) -> bool {
+        match &self.auth {
+            None => true,
+            Some(expected) => header.is_some_and(|h| constant_time_eq(h, expected.as_bytes())),
+        }
+    }
+
+    /// Takes a request's valid spans into the buffer.
+    fn admit(&self, acc: &mut Accepted) -> std::result::Result<(), Refusal> {
+        let n = acc.spans.len() as u64;
+        let spans = std::mem::take(&mut acc.spans);
+        let result = {
+            let mut buffer = self.buffer.lock().expect("buffer lock");
+            // Read under the lock that shutdown takes to drain: see `run_until`.
+            if !self.accepting.load(Ordering::SeqCst) {
+                return Err(Refusal::ShuttingDown);
+            }
+            buffer.admit(spans, Instant::now())
+        };
+        match result {
+            Ok(()) => {
+                self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                self.stats.spans_accepted.fetch_add(n, Ordering::Relaxed);
+                self.stats
+                    .spans_invalid
+                    .fetch_add(acc.rejected as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(Full) => {
+                self.stats.requests_refused.fetch_add(1, Ordering::Relaxed);
+                Err(Refusal::Full)
+            }
+        }
+    }
+}
+
+/// Compares without stopping at the first difference, so response time does not leak the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    spans_accepted: AtomicU64,
+    spans_invalid: AtomicU64,
+    requests_refused: AtomicU64,
+}
+
+/// What a collector run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectStats {
+    /// Export requests whose spans were taken.
+    pub requests: u64,
+    /// Spans acknowledged (taken into the buffer).
+    pub spans_accepted: u64,
+    /// Spans rejected as invalid (reported as OTLP partial success).
+    pub spans_invalid: u64,
+    /// Requests refused because the buffer was full.
+    pub requests_refused: u64,
+    /// Spans written to the dataset.
+    pub spans_written: u64,
+    /// Traces written (a trace written in two pieces counts twice).
+    pub traces_written: u64,
+    /// Parts (one Parquet file per table) written.
+    pub files_written: u64,
+}
+
+/// A bound collector: its addresses are known; [`Running::run_until`] serves.
+pub struct Running {
+    config: Collector,
+    grpc: Option<TcpListener>,
+    http: Option<TcpListener>,
+    shared: Arc<Shared>,
+    writer: DatasetWriter,
+}
+
+impl Running {
+    /// The bound OTLP/gRPC address.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The bound OTLP/HTTP address.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Serves until `shutdown` completes, then stops taking requests (in-flight ones finish and
+    /// are acknowledged), writes every buffered span and returns what was done.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<CollectStats> {
+        let Running {
+            config,
+            grpc,
+            http,
+            shared,
+            mut writer,
+        } = self;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let mut servers = Vec::new();
+        if let Some(l) = grpc {
+            servers.push(tokio::spawn(grpc::serve(l, shared.clone(), stopped())));
+        }
+        if let Some(l) = http {
+            servers.push(tokio::spawn(http::serve(l, shared.clone(), stopped())));
+        }
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut failed: Option<Error> = None;
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(TICK) => {}
+            }
+            let complete = shared.buffer.lock().expect("buffer lock").take_complete(
+                Instant::now(),
+                config.trace_idle,
+                config.trace_max_age,
+            );
+            writer.add(complete);
+            if writer.due(config.roll_interval, Instant::now()) {
+                writer = write(writer, &shared, &mut failed).await;
+            }
+        }
+        // Stop intake: the listeners close, requests already inside a handler finish (their spans
+        // are in the buffer when they are acknowledged). A client that holds its connection open
+        // past the grace period is cut off.
+        let _ = stop_tx.send(true);
+        for s in servers {
+            match tokio::time::timeout(SHUTDOWN_GRACE, s).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => failed = failed.or(Some(e)),
+                Ok(Err(e)) => failed = failed.or(Some(Error::Bug(format!("receiver task failed: {e}")))),
+                Err(_) => eprintln!("tracecheck collect: a receiver did not stop within {SHUTDOWN_GRACE:?}"),
+            }
+        }
+        if let Some(e) = failed.take() {
+            eprintln!("tracecheck collect: {e}");
+        }
+        // Closing and draining under one lock: a request either got in before (and is written
+        // below) or is refused (and was never acknowledged).
+        let rest = {
+            let mut buffer = shared.buffer.lock().expect("buffer lock");
+            shared.accepting.store(false, Ordering::SeqCst);
+            buffer.take_all()
+        };
+        writer.add(rest);
+        writer = write(writer, &shared, &mut failed).await;
+        if let Some(e) = failed {
+            return Err(Error::Dataset {
+                path: config.output.clone(),
+                message: format!(
+                    "{} acknowledged spans could not be written at shutdown: {e}",
+                    writer.pending_spans()
+                ),
+            });
+        }
+        let c = &shared.stats;
+        Ok(CollectStats {
+            requests: c.requests.load(Ordering::Relaxed),
+            spans_accepted: c.spans_accepted.load(Ordering::Relaxed),
+            spans_invalid: c.spans_invalid.load(Ordering::Relaxed),
+            requests_refused: c.requests_refused.load(Ordering::Relaxed),
+            spans_written: writer.stats.spans,
+            traces_written: writer.stats.traces,
+            files_written: writer.stats.files,
+        })
+    }
+}
+
+/// Writes what the writer holds on a blocking thread; on failure the spans stay in the writer (and
+/// count as held, so intake slows down) and the next round tries again.
+async fn write(writer: DatasetWriter, shared: &Shared, failed: &mut Option<Error>) -> DatasetWriter {
+    let (writer, result) = tokio::task::spawn_blocking(move || {
+        let mut w = writer;
+        let r = w.write();
+        (w, r)
+    })
+    .await
+    .expect("writer thread");
+    match result {
+        Ok(n) => {
+            shared.buffer.lock().expect("buffer lock").release(n);
+            *failed = None;
+        }
+        Err(e) => {
+            eprintln!("tracecheck collect: writing the dataset failed, will retry: {e}");
+            *failed = Some(e);
+        }
+    }
+    writer
+}

@@ -1,0 +1,140 @@
+//! `manifest.json`: the list of parts a dataset consists of.
+//!
+//! A part is four files (one per table) written one after another; readers go by the manifest, not
+//! by the folder listing, so a part becomes visible all at once — when the manifest that names it
+//! replaces the previous one (a rename) — and `compact` swaps many small parts for merged ones in one
+//! step. Writers (`ingest`, `collect`, `compact`, possibly at the same time) change the manifest only
+//! while holding an exclusive lock on `DATASET/.lock`.
+//!
+//! Parts taken out by `compact` are not deleted at once: a query that listed them a moment ago may
+//! still be reading them. They are "retired" with a time and deleted by a later manifest change once
+//! [`RETIRE_GRACE`] has passed.
+//!
+//! ```no_run
+//! use tracecheck::store::Manifest;
+//! let m = Manifest::load("ds".as_ref()).unwrap().expect("a manifest");
+//! println!("{} parts", m.parts.len());
+//! ```
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::schema::TABLES;
+
+/// The manifest's file name inside a dataset.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// How long a part replaced by `compact` stays on disk for queries that already listed it.
+pub const RETIRE_GRACE: Duration = Duration::from_secs(120);
+
+/// The parts of a dataset, by name (`part-…`; the files are `TABLE/NAME.parquet`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Parts readers see, oldest first.
+    pub parts: Vec<String>,
+    /// Parts taken out, waiting for deletion: (name, seconds since the epoch when taken out).
+    #[serde(default)]
+    pub retired: Vec<(String, u64)>,
+}
+
+impl Manifest {
+    /// Reads the manifest; `Ok(None)` for a dataset written before manifests existed.
+    pub fn load(dataset: &Path) -> Result<Option<Manifest>> {
+        let path = dataset.join(MANIFEST_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        serde_json::from_str(&text).map(Some).map_err(|e| Error::Dataset {
+            path: dataset.to_path_buf(),
+            message: format!("{MANIFEST_FILE} is not valid: {e}"),
+        })
+    }
+
+    /// Changes the manifest under the dataset's lock: reads the current one (or, for an older
+    /// dataset, the parts found in the folder), applies `change`, writes it atomically and deletes
+    /// retired parts past the grace period. `change` returns a value handed back to the caller; an
+    /// `Err` from it leaves the manifest untouched.
+    pub fn update<T>(dataset: &Path, change: impl FnOnce(&mut Manifest) -> Result<T>) -> Result<T> {
+        let lock_path = dataset.join(".lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+        let mut manifest = match Manifest::load(dataset)? {
+            Some(m) => m,
+            None => Manifest {
+                parts: listed_parts(dataset)?,
+                retired: Vec::new(),
+            },
+        };
+        let out = change(&mut manifest)?;
+        let now = now_secs();
+        let (expired, kept): (Vec<_>, Vec<_>) = manifest
+            .retired
+            .drain(..)
+            .partition(|(_, at)| now.saturating_sub(*at) >= RETIRE_GRACE.as_secs());
+        manifest.retired = kept;
+        write_atomic(
+            &dataset.join(MANIFEST_FILE),
+            serde_json::to_string_pretty(&manifest).expect("json").as_bytes(),
+        )?;
+        for (part, _) in expired {
+            remove_part(dataset, &part);
+        }
+        drop(lock);
+        Ok(out)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Deletes a part's files (spans first, so a folder listing never shows spans without tags).
+/// Failures are ignored: a leftover file is invisible to readers, who go by the manifest.
+pub(crate) fn remove_part(dataset: &Path, part: &str) {
+    for table in TABLES.iter().rev() {
+        let _ = fs::remove_file(dataset.join(table).join(format!("{part}.parquet")));
+    }
+}
+
+/// Parts in the folder of an older dataset: every `spans/*.parquet` (spans are written last, so
+/// their part is complete).
+fn listed_parts(dataset: &Path) -> Result<Vec<String>> {
+    let dir = dataset.join("spans");
+    let mut parts = Vec::new();
+    for entry in fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+        let name = entry.map_err(|e| Error::io(&dir, e))?.file_name();
+        let name = name.to_string_lossy();
+        if let Some(part) = name.strip_suffix(".parquet") {
+            if !part.starts_with('.') {
+                parts.push(part.to_string());
+            }
+        }
+    }
+    parts.sort();
+    Ok(parts)
+}
+
+/// Writes `bytes` to `path` through a temporary file, fsync and a rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

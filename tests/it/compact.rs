@@ -1,0 +1,143 @@
+//! Manifest and `compact`: parts become visible atomically, and merging split traces gives exactly
+//! the tables one ingest of all spans would have given.
+
+use std::path::Path;
+
+use tracecheck::gen::{generate_bank, BankOptions};
+use tracecheck::ingest::{RawTables, Span, SpanSink};
+use tracecheck::store::{assemble, compact, Dataset, Manifest};
+
+use super::common::tracecheck_ok;
+
+#[derive(Default)]
+struct Collect(Vec<Span>);
+
+impl SpanSink for Collect {
+    fn push(&mut self, span: Span) -> tracecheck::Result<()> {
+        self.0.push(span);
+        Ok(())
+    }
+    fn reject(&mut self, err: tracecheck::Error) -> tracecheck::Result<()> {
+        Err(err)
+    }
+}
+
+/// Writes `groups` as separate parts of a dataset at `dir`.
+fn write_parts(dir: &Path, groups: Vec<Vec<Span>>) {
+    let mut ds = Dataset::create_or_open(dir).unwrap();
+    for g in groups {
+        let mut raw = RawTables::new(false);
+        for s in g {
+            raw.push(s).unwrap();
+        }
+        let (parts, _) = assemble(raw, usize::MAX).unwrap();
+        for p in &parts {
+            ds.write_part(p).unwrap();
+        }
+    }
+}
+
+/// Every table, every column, in a fixed order, as CSV.
+fn dump(dir: &Path) -> String {
+    let d = dir.to_str().unwrap();
+    let mut out = String::new();
+    for (table, order) in [
+        ("spans", "trace_id, span_id"),
+        ("tags", "trace_id, span_id, scope, position, key"),
+        ("refs", "trace_id, span_id, position"),
+        ("logs", "trace_id, span_id, position"),
+    ] {
+        let sql = format!("SELECT * FROM {table} ORDER BY {order}");
+        out += &tracecheck_ok(&["sql", "--data", d, "--format", "csv", &sql], dir.parent().unwrap());
+    }
+    out
+}
+
+#[test]
+fn compact_joins_split_traces_into_the_tables_of_one_ingest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut spans = Collect::default();
+    generate_bank(&BankOptions::new(300).with_seed(7), &mut spans).unwrap();
+    let spans = spans.0;
+    // Reference: everything in one go.
+    write_parts(&tmp.path().join("one"), vec![spans.clone()]);
+    // Every trace split over three parts (round robin), as late spans would arrive.
+    let mut groups = vec![Vec::new(), Vec::new(), Vec::new()];
+    for (i, s) in spans.into_iter().enumerate() {
+        groups[i % 3].push(s);
+    }
+    let split = tmp.path().join("split");
+    write_parts(&split, groups);
+    assert_eq!(Manifest::load(&split).unwrap().unwrap().parts.len(), 3);
+    let one = dump(&tmp.path().join("one"));
+    assert_ne!(dump(&split), one, "split traces have other structure columns");
+
+    let stats = compact(&split, 1_000_000).unwrap();
+    assert_eq!((stats.parts_before, stats.parts_merged, stats.parts_after), (3, 3, 1));
+    assert_eq!(stats.traces, 300);
+    assert_eq!(dump(&split), one);
+    // The old files stay (queries may still read them) but are retired.
+    let m = Manifest::load(&split).unwrap().unwrap();
+    assert_eq!(m.parts.len(), 1);
+    assert_eq!(m.retired.len(), 3);
+    assert_eq!(std::fs::read_dir(split.join("spans")).unwrap().count(), 4);
+    // Nothing left to do the second time.
+    assert_eq!(compact(&split, 1_000_000).unwrap().parts_merged, 0);
+    // The CLI says what it did.
+    let out = tracecheck::store::compact(&split, 10).unwrap();
+    assert_eq!(out.parts_merged, 0, "a part over the target is not small");
+}
+
+#[test]
+fn files_not_in_the_manifest_are_invisible_and_old_datasets_are_adopted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ds");
+    let mut spans = Collect::default();
+    generate_bank(&BankOptions::new(20).with_seed(1), &mut spans).unwrap();
+    let n = spans.0.len();
+    write_parts(&dir, vec![spans.0]);
+    let count = |dir: &Path| {
+        tracecheck_ok(
+            &[
+                "sql",
+                "--data",
+                dir.to_str().unwrap(),
+                "--format",
+                "csv",
+                "SELECT count(*) AS n FROM spans",
+            ],
+            tmp.path(),
+        )
+    };
+    assert_eq!(count(&dir), format!("n\n{n}\n"));
+    // A part whose files are in place but that no manifest names (a writer that crashed before
+    // its manifest change) is not seen.
+    let m = Manifest::load(&dir).unwrap().unwrap();
+    for t in ["tags", "refs", "logs", "spans"] {
+        let from = dir.join(t).join(format!("{}.parquet", m.parts[0]));
+        std::fs::copy(&from, dir.join(t).join("part-orphan.parquet")).unwrap();
+    }
+    assert_eq!(count(&dir), format!("n\n{n}\n"));
+    // A dataset written before manifests: the manifest is made from the folder on first write,
+    // and meanwhile every file in the folder is read.
+    std::fs::remove_file(dir.join("manifest.json")).unwrap();
+    assert_eq!(count(&dir), format!("n\n{}\n", 2 * n));
+    Dataset::create_or_open(&dir).unwrap();
+    assert_eq!(Manifest::load(&dir).unwrap().unwrap().parts.len(), 2);
+}
+
+#[test]
+fn compact_command_reports_its_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ds");
+    let mut spans = Collect::default();
+    generate_bank(&BankOptions::new(10).with_seed(3), &mut spans).unwrap();
+    let (a, b): (Vec<_>, Vec<_>) = spans.0.into_iter().partition(|s| s.trace_id % 2 == 0);
+    write_parts(&dir, vec![a, b]);
+    let out = super::common::tracecheck(&["compact", dir.to_str().unwrap()], tmp.path());
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("merged 2 parts") && err.contains("2 parts → 1"), "{err}");
+    let out = super::common::tracecheck(&["compact", tmp.path().to_str().unwrap()], tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+}
