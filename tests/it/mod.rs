@@ -1,4 +1,5 @@
 mod aggregate;
+mod bank_e2e;
 mod bank_logic;
 mod cases;
 mod check;
@@ -12,5 +13,6 @@ mod fixtures;
 mod html;
 mod html_escape;
 mod jaeger_suite;
+mod python_sdk;
 mod reference;
 mod show;
