@@ -25,5 +25,6 @@ pub mod pipeline;
 pub mod report;
 pub mod schema;
 pub mod store;
+pub mod watch;
 
 pub use error::{Error, Result};

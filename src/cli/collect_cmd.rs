@@ -70,6 +70,8 @@ pub async fn run(a: Args) -> Result<u8> {
     if a.no_http {
         collector = collector.without_http();
     }
+    // A bad output folder fails before anything listens.
+    tracecheck::store::Dataset::create_or_open(&a.output)?;
     let running = collector.bind().await?;
     {
         // One line per receiver, first on stdout: scripts and tests read the bound ports here.
@@ -101,7 +103,7 @@ pub async fn run(a: Args) -> Result<u8> {
 }
 
 /// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -11,6 +11,7 @@ mod ingest_cmd;
 mod output;
 mod show_cmd;
 mod sql_cmd;
+mod watch_cmd;
 
 use clap::{Parser, Subcommand};
 use tracecheck::{Error, Result};
@@ -35,6 +36,9 @@ enum Command {
     Check(check_cmd::Args),
     /// Receive OTLP (gRPC and HTTP) and write whole traces to a dataset until SIGINT/SIGTERM.
     Collect(collect_cmd::Args),
+    /// Receive OTLP like `collect` and check every complete trace live: violations as JSON lines,
+    /// a webhook, Prometheus /metrics; exit 1 if any violation was reported.
+    Watch(watch_cmd::Args),
     /// Merge a dataset's small parts (e.g. the collector's) into larger ones, atomically.
     Compact(compact_cmd::Args),
     /// Print the SQL that models compile to.
@@ -56,6 +60,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Explain(a) => explain_cmd::run(a).await,
         Command::Collect(a) => collect_cmd::run(a).await,
         Command::Compact(a) => compact_cmd::run(a).await,
+        Command::Watch(a) => watch_cmd::run(a).await,
         Command::Show(a) => show_cmd::run(a).await,
     }
 }

@@ -44,8 +44,10 @@ use tokio::net::TcpListener;
 
 pub use buffer::{Full, TraceBuffer};
 pub use intake::{gunzip, Accepted, BodyError};
+pub use writer::Written;
 
 use crate::error::{Error, Result};
+use crate::ingest::Span;
 use crate::store::Dataset;
 use writer::DatasetWriter;
 
@@ -173,7 +175,6 @@ impl Collector {
     /// Opens (or creates) the dataset and binds the listeners; nothing is received until
     /// [`Running::run_until`].
     pub async fn bind(self) -> Result<Running> {
-        let dataset = Dataset::create_or_open(&self.output)?;
         let grpc = match self.grpc {
             Some(a) => Some(listen(a, "OTLP/gRPC").await?),
             None => None,
@@ -192,13 +193,11 @@ impl Collector {
             accepting: AtomicBool::new(true),
             stats: Counters::default(),
         });
-        let writer = DatasetWriter::new(dataset, self.roll_spans);
         Ok(Running {
             config: self,
             grpc,
             http,
             shared,
-            writer,
         })
     }
 }
@@ -306,7 +305,6 @@ pub struct Running {
     grpc: Option<TcpListener>,
     http: Option<TcpListener>,
     shared: Arc<Shared>,
-    writer: DatasetWriter,
 }
 
 impl Running {
@@ -320,15 +318,44 @@ impl Running {
         self.http.as_ref().and_then(|l| l.local_addr().ok())
     }
 
+    /// A live view of the intake counters (for metrics while running).
+    pub fn intake(&self) -> Intake {
+        Intake(self.shared.clone())
+    }
+
     /// Serves until `shutdown` completes, then stops taking requests (in-flight ones finish and
-    /// are acknowledged), writes every buffered span and returns what was done.
+    /// are acknowledged), writes every buffered span to the dataset and returns what was done.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<CollectStats> {
+        let dataset = Dataset::create_or_open(&self.config.output)?;
+        let sink = DatasetSink::new(
+            DatasetWriter::new(dataset, self.config.roll_spans),
+            self.config.roll_interval,
+        );
+        let (intake, sink) = self.run_with(shutdown, sink).await?;
+        let written = sink.written();
+        Ok(CollectStats {
+            requests: intake.requests,
+            spans_accepted: intake.spans_accepted,
+            spans_invalid: intake.spans_invalid,
+            requests_refused: intake.requests_refused,
+            spans_written: written.spans,
+            traces_written: written.traces,
+            files_written: written.files,
+        })
+    }
+
+    /// Serves until `shutdown` completes, handing complete traces to `sink`; at shutdown every
+    /// buffered span goes to the sink, whose last [`TraceSink::tick`] must finish with them.
+    pub async fn run_with<S: TraceSink>(
+        self,
+        shutdown: impl Future<Output = ()>,
+        mut sink: S,
+    ) -> Result<(IntakeStats, S)> {
         let Running {
             config,
             grpc,
             http,
             shared,
-            mut writer,
         } = self;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = move || {
@@ -345,7 +372,6 @@ impl Running {
             servers.push(tokio::spawn(http::serve(l, shared.clone(), stopped())));
         }
         let mut shutdown = std::pin::pin!(shutdown);
-        let mut failed: Option<Error> = None;
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
@@ -356,9 +382,12 @@ impl Running {
                 config.trace_idle,
                 config.trace_max_age,
             );
-            writer.add(complete);
-            if writer.due(config.roll_interval, Instant::now()) {
-                writer = write(writer, &shared, &mut failed).await;
+            sink.add(complete);
+            match sink.tick(false).await {
+                Ok(released) => shared.buffer.lock().expect("buffer lock").release(released),
+                // The sink keeps what it could not finish and tries again; meanwhile the spans
+                // count as held, so intake slows down instead of memory growing.
+                Err(e) => eprintln!("tracecheck: {e} (will retry)"),
             }
         }
         // Stop intake: the listeners close, requests already inside a handler finish (their spans
@@ -368,64 +397,140 @@ impl Running {
         for s in servers {
             match tokio::time::timeout(SHUTDOWN_GRACE, s).await {
                 Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(e))) => failed = failed.or(Some(e)),
-                Ok(Err(e)) => failed = failed.or(Some(Error::Bug(format!("receiver task failed: {e}")))),
-                Err(_) => eprintln!("tracecheck collect: a receiver did not stop within {SHUTDOWN_GRACE:?}"),
+                Ok(Ok(Err(e))) => eprintln!("tracecheck: {e}"),
+                Ok(Err(e)) => eprintln!("tracecheck: receiver task failed: {e}"),
+                Err(_) => eprintln!("tracecheck: a receiver did not stop within {SHUTDOWN_GRACE:?}"),
             }
         }
-        if let Some(e) = failed.take() {
-            eprintln!("tracecheck collect: {e}");
-        }
-        // Closing and draining under one lock: a request either got in before (and is written
-        // below) or is refused (and was never acknowledged).
+        // Closing and draining under one lock: a request either got in before (and reaches the
+        // sink below) or is refused (and was never acknowledged).
         let rest = {
             let mut buffer = shared.buffer.lock().expect("buffer lock");
             shared.accepting.store(false, Ordering::SeqCst);
             buffer.take_all()
         };
-        writer.add(rest);
-        writer = write(writer, &shared, &mut failed).await;
-        if let Some(e) = failed {
+        sink.add(rest);
+        if let Err(e) = sink.tick(true).await {
             return Err(Error::Dataset {
                 path: config.output.clone(),
                 message: format!(
-                    "{} acknowledged spans could not be written at shutdown: {e}",
-                    writer.pending_spans()
+                    "{} acknowledged spans could not be handled at shutdown: {e}",
+                    sink.held()
                 ),
             });
         }
-        let c = &shared.stats;
-        Ok(CollectStats {
+        Ok((Intake(shared).stats(), sink))
+    }
+}
+
+/// Counters of the receivers, readable while the collector runs.
+#[derive(Clone)]
+pub struct Intake(Arc<Shared>);
+
+/// A snapshot of the intake counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntakeStats {
+    /// Export requests whose spans were taken.
+    pub requests: u64,
+    /// Spans acknowledged.
+    pub spans_accepted: u64,
+    /// Spans rejected as invalid (partial success).
+    pub spans_invalid: u64,
+    /// Requests refused (buffer full).
+    pub requests_refused: u64,
+    /// Spans held (buffered, or handed on and not yet finished with).
+    pub held_spans: u64,
+    /// Traces still receiving spans.
+    pub open_traces: u64,
+}
+
+impl Intake {
+    /// The counters now.
+    pub fn stats(&self) -> IntakeStats {
+        let c = &self.0.stats;
+        let (held, open) = {
+            let b = self.0.buffer.lock().expect("buffer lock");
+            (b.held_spans() as u64, b.open_traces() as u64)
+        };
+        IntakeStats {
             requests: c.requests.load(Ordering::Relaxed),
             spans_accepted: c.spans_accepted.load(Ordering::Relaxed),
             spans_invalid: c.spans_invalid.load(Ordering::Relaxed),
             requests_refused: c.requests_refused.load(Ordering::Relaxed),
-            spans_written: writer.stats.spans,
-            traces_written: writer.stats.traces,
-            files_written: writer.stats.files,
-        })
+            held_spans: held,
+            open_traces: open,
+        }
     }
 }
 
-/// Writes what the writer holds on a blocking thread; on failure the spans stay in the writer (and
-/// count as held, so intake slows down) and the next round tries again.
-async fn write(writer: DatasetWriter, shared: &Shared, failed: &mut Option<Error>) -> DatasetWriter {
-    let (writer, result) = tokio::task::spawn_blocking(move || {
-        let mut w = writer;
-        let r = w.write();
-        (w, r)
-    })
-    .await
-    .expect("writer thread");
-    match result {
-        Ok(n) => {
-            shared.buffer.lock().expect("buffer lock").release(n);
-            *failed = None;
-        }
-        Err(e) => {
-            eprintln!("tracecheck collect: writing the dataset failed, will retry: {e}");
-            *failed = Some(e);
+/// Where complete traces go: the dataset writer (`collect`), the live checker (`watch`).
+pub trait TraceSink: Send + 'static {
+    /// Takes the spans of traces that just completed (whole, as far as the collector knows).
+    fn add(&mut self, spans: Vec<Span>);
+    /// Does the sink's work (called every tick, and once with `last` at shutdown, after the
+    /// remaining spans were added); returns how many spans it no longer holds.
+    fn tick(&mut self, last: bool) -> impl Future<Output = Result<usize>> + Send;
+    /// Spans still held.
+    fn held(&self) -> usize;
+}
+
+/// Writes complete traces to a dataset, rolling files by size and time.
+pub struct DatasetSink {
+    writer: Option<DatasetWriter>,
+    roll_interval: Duration,
+}
+
+impl DatasetSink {
+    pub(crate) fn new(writer: DatasetWriter, roll_interval: Duration) -> DatasetSink {
+        DatasetSink {
+            writer: Some(writer),
+            roll_interval,
         }
     }
-    writer
+
+    /// Opens (or creates) the dataset at `path`.
+    pub fn open(path: &std::path::Path, roll_spans: usize, roll_interval: Duration) -> Result<DatasetSink> {
+        let dataset = Dataset::create_or_open(path)?;
+        Ok(DatasetSink::new(
+            DatasetWriter::new(dataset, roll_spans.max(1)),
+            roll_interval,
+        ))
+    }
+
+    /// Totals written so far.
+    pub fn written(&self) -> Written {
+        self.writer.as_ref().map(|w| w.stats).unwrap_or_default()
+    }
+}
+
+impl TraceSink for DatasetSink {
+    fn add(&mut self, spans: Vec<Span>) {
+        if let Some(w) = &mut self.writer {
+            w.add(spans);
+        }
+    }
+
+    async fn tick(&mut self, last: bool) -> Result<usize> {
+        let due = self
+            .writer
+            .as_ref()
+            .is_some_and(|w| last || w.due(self.roll_interval, Instant::now()));
+        if !due {
+            return Ok(0);
+        }
+        // Parquet encoding is CPU work: off the async workers.
+        let mut writer = self.writer.take().expect("writer present");
+        let (writer, result) = tokio::task::spawn_blocking(move || {
+            let r = writer.write();
+            (writer, r)
+        })
+        .await
+        .map_err(|e| Error::Bug(format!("writer thread failed: {e}")))?;
+        self.writer = Some(writer);
+        result
+    }
+
+    fn held(&self) -> usize {
+        self.writer.as_ref().map_or(0, DatasetWriter::pending_spans)
+    }
 }

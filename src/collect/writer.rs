@@ -13,10 +13,13 @@ use crate::store::{assemble, Dataset, Part};
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Totals of what was written.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Written {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Spans written.
     pub spans: u64,
+    /// Traces written (a trace written in two pieces counts twice).
     pub traces: u64,
+    /// Parts written.
     pub files: u64,
 }
 

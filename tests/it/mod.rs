@@ -16,3 +16,4 @@ mod jaeger_suite;
 mod python_sdk;
 mod reference;
 mod show;
+mod watch;

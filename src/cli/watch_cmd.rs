@@ -1,0 +1,165 @@
+//! `tracecheck watch MODELS...`: receive OTLP like `collect` and check every complete trace live.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracecheck::check::{compile_file, Compiled};
+use tracecheck::collect::{Collector, DatasetSink};
+use tracecheck::watch::{serve_metrics, CheckSink, Emitter, Metrics};
+use tracecheck::{Error, Result};
+
+use super::check_cmd::read_models;
+use super::collect_cmd::shutdown_signal;
+use super::duration::parse_duration;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model files to check every complete trace against.
+    #[arg(required = true)]
+    models: Vec<PathBuf>,
+    /// Also write the received traces to this dataset.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Address of the OTLP/gRPC receiver (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:4317")]
+    grpc: SocketAddr,
+    /// Address of the OTLP/HTTP receiver (`POST /v1/traces`).
+    #[arg(long, default_value = "127.0.0.1:4318")]
+    http: SocketAddr,
+    /// Do not receive OTLP/gRPC.
+    #[arg(long)]
+    no_grpc: bool,
+    /// Do not receive OTLP/HTTP.
+    #[arg(long)]
+    no_http: bool,
+    /// Address of the Prometheus `/metrics` endpoint.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    metrics: SocketAddr,
+    /// No `/metrics` endpoint.
+    #[arg(long)]
+    no_metrics: bool,
+    /// A trace is complete (and checked) when no span arrived for this long.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    trace_idle: Duration,
+    /// A trace still receiving spans this long after its first is checked anyway.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    trace_max_age: Duration,
+    /// How long a checked trace is kept so that late spans re-check it whole.
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    late_window: Duration,
+    /// Spans held in memory above which exports are refused with a retryable answer.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_buffered_spans: usize,
+    /// Write the violation events (JSON lines) to this file instead of stdout (appended).
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+    /// POST each batch of events (a JSON array) to this URL; retried with backoff, never blocking.
+    #[arg(long, value_name = "URL")]
+    webhook: Option<String>,
+    /// Require `Authorization: Bearer TOKEN` on every export.
+    #[arg(long, env = "TRACECHECK_AUTH_TOKEN", hide_env_values = true)]
+    auth_token: Option<String>,
+}
+
+pub async fn run(a: Args) -> Result<u8> {
+    // Every model is compiled before anything listens: a typo fails at once.
+    let mut files = Vec::new();
+    for path in &a.models {
+        let (name, source, file) = read_models(path)?;
+        let blocks: Vec<Compiled> = compile_file(&name, &source, &file)?
+            .into_iter()
+            .filter(|b| {
+                let model = matches!(b, Compiled::Model(..));
+                if !model {
+                    eprintln!("tracecheck watch: {name}: `check` blocks (aggregates) are not evaluated live yet; run `tracecheck check` on the dataset (-o) for them");
+                }
+                model
+            })
+            .collect();
+        files.push((name, blocks));
+    }
+    let dataset = match &a.output {
+        Some(p) => Some(DatasetSink::open(p, 250_000, Duration::from_secs(2))?),
+        None => None,
+    };
+    let out: Box<dyn Write + Send> = match &a.events {
+        Some(p) => Box::new(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| Error::io(p, e))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    let mut collector = Collector::new(a.output.clone().unwrap_or_default())
+        .with_grpc(a.grpc)
+        .with_http(a.http)
+        .with_trace_idle(a.trace_idle)
+        .with_trace_max_age(a.trace_max_age)
+        .with_max_buffered_spans(a.max_buffered_spans)
+        .with_auth_token(a.auth_token);
+    if a.no_grpc {
+        collector = collector.without_grpc();
+    }
+    if a.no_http {
+        collector = collector.without_http();
+    }
+    let running = collector.bind().await?;
+    let metrics = Arc::new(Metrics::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut metrics_task = None;
+    if !a.no_metrics {
+        let listener = tokio::net::TcpListener::bind(a.metrics)
+            .await
+            .map_err(|e| Error::Usage(format!("cannot listen for /metrics on {}: {e}", a.metrics)))?;
+        eprintln!(
+            "metrics listening on {}",
+            listener.local_addr().map_err(|e| Error::io("<metrics>", e))?
+        );
+        let mut rx = stop_rx.clone();
+        let stop = async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        metrics_task = Some(tokio::spawn(serve_metrics(
+            listener,
+            metrics.clone(),
+            running.intake(),
+            stop,
+        )));
+    }
+    // Addresses on stderr: stdout carries only the events.
+    if let Some(addr) = running.grpc_addr() {
+        eprintln!("otlp/grpc listening on {addr}");
+    }
+    if let Some(addr) = running.http_addr() {
+        eprintln!("otlp/http listening on {addr}");
+    }
+    let emitter = Emitter::new(out, a.webhook.clone(), metrics.clone());
+    let sink = CheckSink::new(files, dataset, emitter, metrics.clone()).with_late_window(a.late_window);
+    let (intake, sink) = running.run_with(shutdown_signal(), sink).await?;
+    let _ = stop_tx.send(true);
+    if let Some(t) = metrics_task {
+        let _ = t.await;
+    }
+    let violations: u64 = metrics.violations().values().sum();
+    eprintln!(
+        "watched {} spans in {} requests; {} violations reported{}",
+        intake.spans_accepted,
+        intake.requests,
+        violations,
+        match sink.dataset() {
+            Some(d) => format!(
+                "; wrote {} spans to {}",
+                d.written().spans,
+                a.output.as_ref().unwrap().display()
+            ),
+            None => String::new(),
+        }
+    );
+    Ok(if violations > 0 { 1 } else { 0 })
+}

@@ -1,0 +1,241 @@
+//! The live checker: every batch of complete traces is assembled in memory and every model runs on
+//! it with the same compiled SQL as `tracecheck check`; new violations become events.
+//!
+//! **Late spans.** A checked trace is remembered (its spans and the violations already reported)
+//! for the late window. A span of such a trace that arrives later completes again (after the idle
+//! time) and the trace is re-checked *with all its spans*: violations not reported before are
+//! reported (marked `"recheck": true`), reported ones that no longer hold are reported as
+//! `"resolved"`. A span that arrives after the window is counted as late and unchecked (it is
+//! still written to the dataset), so a verdict never silently rests on half a trace.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::check::{check_compiled, Compiled, DataNames, Violation};
+use crate::collect::{DatasetSink, TraceSink};
+use crate::engine::{register_raw, session};
+use crate::error::Result;
+use crate::ingest::{RawTables, Span, SpanSink};
+
+use super::emit::{Emitter, Event};
+use super::metrics::Metrics;
+
+/// How many forgotten trace ids are kept (16 bytes each, plus the set's overhead).
+const MAX_FORGOTTEN: usize = 1 << 20;
+
+/// (model, clause, assignment) of a reported violation within one trace.
+type Key = (String, usize, Vec<(String, String)>);
+
+struct Recent {
+    spans: Vec<Span>,
+    reported: HashSet<Key>,
+    at: Instant,
+}
+
+/// Checks complete traces as they come (a [`TraceSink`] for the collector).
+pub struct CheckSink {
+    files: Vec<(String, Vec<Compiled>)>,
+    dataset: Option<DatasetSink>,
+    /// Complete traces not yet checked, with the time they completed.
+    pending: Vec<(Instant, Vec<Span>)>,
+    pending_spans: usize,
+    recent: HashMap<u128, Recent>,
+    recent_order: VecDeque<(Instant, u128)>,
+    recent_spans: usize,
+    late_window: Duration,
+    max_recent_spans: usize,
+    /// Ids of traces checked and no longer remembered (bounded): later spans of theirs are
+    /// counted, not checked.
+    forgotten: HashSet<u128>,
+    forgotten_order: VecDeque<u128>,
+    emitter: Emitter,
+    metrics: Arc<Metrics>,
+}
+
+impl CheckSink {
+    /// A checker for the compiled model files, optionally also writing a dataset.
+    pub fn new(
+        files: Vec<(String, Vec<Compiled>)>,
+        dataset: Option<DatasetSink>,
+        emitter: Emitter,
+        metrics: Arc<Metrics>,
+    ) -> CheckSink {
+        CheckSink {
+            files,
+            dataset,
+            pending: Vec::new(),
+            pending_spans: 0,
+            recent: HashMap::new(),
+            recent_order: VecDeque::new(),
+            recent_spans: 0,
+            late_window: Duration::from_secs(60),
+            max_recent_spans: 1_000_000,
+            forgotten: HashSet::new(),
+            forgotten_order: VecDeque::new(),
+            emitter,
+            metrics,
+        }
+    }
+
+    /// How long a checked trace is kept for re-checking when late spans arrive.
+    pub fn with_late_window(mut self, window: Duration) -> Self {
+        self.late_window = window;
+        self
+    }
+
+    /// At most this many spans of checked traces are kept for late spans (oldest dropped first).
+    pub fn with_max_recent_spans(mut self, spans: usize) -> Self {
+        self.max_recent_spans = spans;
+        self
+    }
+
+    /// The dataset sink, if any (for its totals at the end).
+    pub fn dataset(&self) -> Option<&DatasetSink> {
+        self.dataset.as_ref()
+    }
+
+    /// Checks everything pending; returns how many pending spans were handled.
+    async fn check_pending(&mut self) -> Result<usize> {
+        let pending = std::mem::take(&mut self.pending);
+        let handled = std::mem::take(&mut self.pending_spans);
+        let now = Instant::now();
+        // Whole traces: spans of one trace may have completed in several pieces.
+        let mut traces: HashMap<u128, (Instant, Vec<Span>, bool)> = HashMap::new();
+        for (completed, spans) in pending {
+            for s in spans {
+                let e = traces
+                    .entry(s.trace_id)
+                    .or_insert_with(|| (completed, Vec::new(), false));
+                e.0 = e.0.min(completed);
+                e.1.push(s);
+            }
+        }
+        self.expire(now);
+        let mut previous: HashMap<u128, HashSet<Key>> = HashMap::new();
+        let mut unchecked = Vec::new();
+        for (id, (_, spans, recheck)) in traces.iter_mut() {
+            if let Some(r) = self.recent.remove(id) {
+                self.metrics.add_late_spans(spans.len() as u64);
+                self.recent_spans -= r.spans.len();
+                spans.extend(r.spans);
+                previous.insert(*id, r.reported);
+                *recheck = true;
+            } else if self.forgotten.contains(id) {
+                // Checked too long ago: its other spans are gone, and checking the fragment
+                // alone would give verdicts about half a trace.
+                self.metrics.add_late_unchecked(spans.len() as u64);
+                unchecked.push(*id);
+            }
+        }
+        for id in unchecked {
+            traces.remove(&id);
+        }
+        let mut raw = RawTables::new(false);
+        for (_, spans, _) in traces.values() {
+            for s in spans {
+                raw.push(s.clone())?;
+            }
+        }
+        let ctx = session();
+        register_raw(&ctx, raw)?;
+        let names = DataNames::default();
+        let mut found: HashMap<u128, Vec<(String, Violation)>> = HashMap::new();
+        for (path, blocks) in &self.files {
+            let report = check_compiled(path, blocks, &ctx, &names, None).await?;
+            for m in report.models {
+                for v in m.violations {
+                    let id = u128::from_str_radix(&v.trace_id, 16).unwrap_or_default();
+                    found.entry(id).or_default().push((path.clone(), v));
+                }
+            }
+        }
+        let reported_at = Instant::now();
+        let mut events = Vec::new();
+        for (id, (completed, spans, recheck)) in traces {
+            let before = previous.remove(&id).unwrap_or_default();
+            let mut now_reported = HashSet::new();
+            for (file, v) in found.remove(&id).unwrap_or_default() {
+                let key: Key = (v.model.clone(), v.clause, v.assignment.clone());
+                if !before.contains(&key) {
+                    self.metrics.add_violation(&v.model, v.clause);
+                    events.push(Event::violation(&file, &v, recheck, reported_at - completed));
+                }
+                now_reported.insert(key);
+            }
+            for key in before.difference(&now_reported) {
+                events.push(Event::resolved(&key.0, key.1, &format!("{id:032x}"), &key.2));
+            }
+            self.metrics.add_checked(1, (reported_at - completed).as_secs_f64());
+            self.remember(id, spans, now_reported, reported_at);
+        }
+        self.emitter.emit(events);
+        Ok(handled)
+    }
+
+    fn remember(&mut self, id: u128, spans: Vec<Span>, reported: HashSet<Key>, at: Instant) {
+        self.recent_spans += spans.len();
+        self.recent.insert(id, Recent { spans, reported, at });
+        self.recent_order.push_back((at, id));
+        while self.recent_spans > self.max_recent_spans {
+            let Some((at, id)) = self.recent_order.pop_front() else {
+                break;
+            };
+            self.forget(at, id);
+        }
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while let Some(&(at, id)) = self.recent_order.front() {
+            if now.saturating_duration_since(at) < self.late_window {
+                break;
+            }
+            self.recent_order.pop_front();
+            self.forget(at, id);
+        }
+    }
+
+    fn forget(&mut self, at: Instant, id: u128) {
+        if self.recent.get(&id).is_some_and(|r| r.at == at) {
+            let r = self.recent.remove(&id).expect("present");
+            self.recent_spans -= r.spans.len();
+            if self.forgotten.insert(id) {
+                self.forgotten_order.push_back(id);
+                if self.forgotten_order.len() > MAX_FORGOTTEN {
+                    let old = self.forgotten_order.pop_front().expect("non-empty");
+                    self.forgotten.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+impl TraceSink for CheckSink {
+    fn add(&mut self, spans: Vec<Span>) {
+        if spans.is_empty() {
+            return;
+        }
+        let traces: HashSet<u128> = spans.iter().map(|s| s.trace_id).collect();
+        self.metrics.add_completed(traces.len() as u64);
+        if let Some(d) = &mut self.dataset {
+            d.add(spans.clone());
+        }
+        self.pending_spans += spans.len();
+        self.pending.push((Instant::now(), spans));
+    }
+
+    async fn tick(&mut self, last: bool) -> Result<usize> {
+        if let Some(d) = &mut self.dataset {
+            // Dataset spans are copies: the checker's count bounds intake.
+            d.tick(last).await?;
+        }
+        if self.pending.is_empty() {
+            return Ok(0);
+        }
+        self.check_pending().await
+    }
+
+    fn held(&self) -> usize {
+        self.pending_spans + self.dataset.as_ref().map_or(0, |d| d.held())
+    }
+}

@@ -1,0 +1,178 @@
+//! Violation events: JSON lines on stdout or in a file, and batches POSTed to a webhook.
+//!
+//! The webhook never slows the checker: events go to a bounded queue served by its own task,
+//! which retries with exponential backoff; when the queue is full, the batch is dropped and
+//! counted (`tracecheck_webhook_dropped_total`). The JSON lines are the record of truth.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::metrics::Metrics;
+use crate::check::Violation;
+
+/// Batches waiting for the webhook.
+const WEBHOOK_QUEUE: usize = 1024;
+/// Attempts per batch.
+const WEBHOOK_ATTEMPTS: u32 = 5;
+
+/// One event (a JSON object).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event(pub Value);
+
+fn now_rfc3339() -> String {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    // Seconds + milliseconds in UTC, without a date crate: days since the epoch → civil date.
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, dd) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn assignment_json(a: &[(String, String)]) -> Value {
+    Value::Object(a.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+}
+
+impl Event {
+    /// A new violation; `latency` is the time from the trace's completion to this report.
+    pub fn violation(file: &str, v: &Violation, recheck: bool, latency: Duration) -> Event {
+        Event(json!({
+            "event": "violation",
+            "time": now_rfc3339(),
+            "file": file,
+            "model": v.model,
+            "clause": v.clause,
+            "trace_id": v.trace_id,
+            "assignment": assignment_json(&v.assignment),
+            "matched": v.matched,
+            "witnesses": v.witnesses,
+            "recheck": recheck,
+            "latency_ms": latency.as_secs_f64() * 1000.0,
+        }))
+    }
+
+    /// A violation reported earlier that no longer holds once late spans arrived.
+    pub fn resolved(model: &str, clause: usize, trace_id: &str, assignment: &[(String, String)]) -> Event {
+        Event(json!({
+            "event": "resolved",
+            "time": now_rfc3339(),
+            "model": model,
+            "clause": clause,
+            "trace_id": trace_id,
+            "assignment": assignment_json(assignment),
+        }))
+    }
+}
+
+/// Writes events as JSON lines and hands them to the webhook task.
+pub struct Emitter {
+    out: Box<dyn Write + Send>,
+    webhook: Option<mpsc::Sender<Vec<Event>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Emitter {
+    /// Events to `out` (one JSON object per line, flushed per batch), and to `webhook` if given.
+    pub fn new(out: Box<dyn Write + Send>, webhook: Option<String>, metrics: Arc<Metrics>) -> Emitter {
+        let webhook = webhook.map(|url| {
+            let (tx, rx) = mpsc::channel(WEBHOOK_QUEUE);
+            tokio::spawn(post_batches(url, rx, metrics.clone()));
+            tx
+        });
+        Emitter { out, webhook, metrics }
+    }
+
+    /// Emits a batch (nothing for an empty one).
+    pub fn emit(&mut self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        for e in &events {
+            // A closed stdout must not stop intake or checking; the metrics still count.
+            let _ = writeln!(self.out, "{}", e.0);
+        }
+        let _ = self.out.flush();
+        if let Some(tx) = &self.webhook {
+            if tx.try_send(events).is_err() {
+                self.metrics.add_webhook_dropped(1);
+            }
+        }
+    }
+}
+
+/// POSTs each batch as a JSON array; retries connection errors, 429 and 5xx with backoff.
+async fn post_batches(url: String, mut rx: mpsc::Receiver<Vec<Event>>, metrics: Arc<Metrics>) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client");
+    while let Some(batch) = rx.recv().await {
+        let body = Value::Array(batch.into_iter().map(|e| e.0).collect()).to_string();
+        let mut delay = Duration::from_millis(100);
+        let mut delivered = false;
+        for attempt in 1..=WEBHOOK_ATTEMPTS {
+            let r = client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status().is_success() => {
+                    delivered = true;
+                    break;
+                }
+                Ok(r) if !(r.status().is_server_error() || r.status() == 429) => {
+                    eprintln!("tracecheck watch: webhook {url} answered {}; batch dropped", r.status());
+                    break;
+                }
+                _ if attempt < WEBHOOK_ATTEMPTS => {
+                    metrics.add_webhook_retry();
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                _ => eprintln!("tracecheck watch: webhook {url} failed {WEBHOOK_ATTEMPTS} times; batch dropped"),
+            }
+        }
+        if delivered {
+            metrics.add_webhook_sent(1);
+        } else {
+            metrics.add_webhook_dropped(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_454), (2026, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

@@ -1,0 +1,386 @@
+//! `tracecheck watch`: the bank generator's traces (with injected faults) streamed over OTLP give
+//! exactly the violations `check` finds, each soon after its trace's last span; `/metrics` agrees;
+//! late spans re-check their trace.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1 as pb;
+use serde_json::Value as J;
+use tracecheck::check::{check_compiled, compile_file, DataNames};
+use tracecheck::gen::{generate_bank, BankOptions};
+use tracecheck::ingest::{RawTables, Span, SpanSink};
+
+type Events = Arc<Mutex<Vec<(Instant, J)>>>;
+
+struct WatchProc {
+    child: Child,
+    grpc: String,
+    metrics: String,
+    events: Events,
+}
+
+impl WatchProc {
+    fn start(models: &Path, idle: &str) -> WatchProc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tracecheck"))
+            .arg("watch")
+            .arg(models)
+            .args([
+                "--grpc",
+                "127.0.0.1:0",
+                "--http",
+                "127.0.0.1:0",
+                "--metrics",
+                "127.0.0.1:0",
+            ])
+            .args(["--trace-idle", idle])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tracecheck watch");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let (mut grpc, mut metrics) = (None, None);
+        while grpc.is_none() || metrics.is_none() {
+            let line = lines.next().expect("a listening line").unwrap();
+            if let Some(a) = line.strip_prefix("otlp/grpc listening on ") {
+                grpc = Some(format!("http://{a}"));
+            } else if let Some(a) = line.strip_prefix("metrics listening on ") {
+                metrics = Some(format!("http://{a}/metrics"));
+            }
+        }
+        // Keep draining stderr so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let events: Events = Arc::default();
+        let sink = events.clone();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                let event: J = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                sink.lock().unwrap().push((Instant::now(), event));
+            }
+        });
+        WatchProc {
+            child,
+            grpc: grpc.unwrap(),
+            metrics: metrics.unwrap(),
+            events,
+        }
+    }
+
+    fn events(&self) -> Vec<(Instant, J)> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// SIGTERM; returns the exit code.
+    fn stop(mut self) -> Option<i32> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            assert!(Instant::now() < deadline, "watch did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for WatchProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Prometheus samples: `name{labels}` → value.
+async fn scrape(url: &str) -> BTreeMap<String, f64> {
+    let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (k, v) = l.rsplit_once(' ').unwrap();
+            (k.to_string(), v.parse().unwrap())
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct Collect(Vec<Span>);
+
+impl SpanSink for Collect {
+    fn push(&mut self, span: Span) -> tracecheck::Result<()> {
+        self.0.push(span);
+        Ok(())
+    }
+    fn reject(&mut self, err: tracecheck::Error) -> tracecheck::Result<()> {
+        Err(err)
+    }
+}
+
+/// One OTLP request per group of traces, resource/scope grouping kept.
+fn requests_by_trace(spans: &[Span], traces_per_request: usize) -> Vec<(Vec<String>, ExportTraceServiceRequest)> {
+    let mut raw = RawTables::new(false);
+    for s in spans {
+        raw.push(s.clone()).unwrap();
+    }
+    let (parts, _) = tracecheck::store::assemble(raw, usize::MAX).unwrap();
+    let all = tracecheck::export::parts_to_request(&parts).unwrap();
+    let mut ids: Vec<Vec<u8>> = spans.iter().map(|s| s.trace_id.to_be_bytes().to_vec()).collect();
+    ids.dedup();
+    let mut ids_sorted = ids.clone();
+    ids_sorted.sort();
+    ids_sorted.dedup();
+    assert_eq!(
+        ids_sorted.len(),
+        ids.len(),
+        "the generator emits traces one after another"
+    );
+    ids.chunks(traces_per_request)
+        .map(|chunk| {
+            let keep: std::collections::HashSet<&Vec<u8>> = chunk.iter().collect();
+            let resource_spans = all
+                .resource_spans
+                .iter()
+                .map(|rs| pb::ResourceSpans {
+                    scope_spans: rs
+                        .scope_spans
+                        .iter()
+                        .map(|ss| pb::ScopeSpans {
+                            spans: ss
+                                .spans
+                                .iter()
+                                .filter(|s| keep.contains(&s.trace_id))
+                                .cloned()
+                                .collect(),
+                            ..ss.clone()
+                        })
+                        .collect(),
+                    ..rs.clone()
+                })
+                .collect();
+            let hex = chunk
+                .iter()
+                .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+                .collect();
+            (hex, ExportTraceServiceRequest { resource_spans })
+        })
+        .collect()
+}
+
+#[test]
+fn streamed_bank_traces_give_exactly_the_violations_of_check() {
+    let mut gen = Collect::default();
+    generate_bank(&BankOptions::new(200).with_seed(11).with_fault_rate(0.5), &mut gen).unwrap();
+    let spans = gen.0;
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/bank.model");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // What `check` says on the same spans.
+    let expected: BTreeSet<(String, u64, String)> = runtime.block_on(async {
+        let source = std::fs::read_to_string(&models).unwrap();
+        let file = tracecheck::model::parse_file(&source).unwrap();
+        let blocks = compile_file("bank.model", &source, &file).unwrap();
+        let ctx = tracecheck::engine::open_spans(spans.clone()).await.unwrap();
+        let report = check_compiled("bank.model", &blocks, &ctx, &DataNames::default(), None)
+            .await
+            .unwrap();
+        report
+            .models
+            .iter()
+            .flat_map(|m| m.violations.iter())
+            .map(|v| (v.model.clone(), v.clause as u64, v.trace_id.clone()))
+            .collect()
+    });
+    assert!(expected.len() > 20, "the faults give violations: {}", expected.len());
+
+    let idle = Duration::from_millis(500);
+    let w = WatchProc::start(&models, "500ms");
+    let mut last_span_sent: HashMap<String, Instant> = HashMap::new();
+    runtime.block_on(async {
+        let mut client = TraceServiceClient::connect(w.grpc.clone()).await.unwrap();
+        for (traces, req) in requests_by_trace(&spans, 10) {
+            client.export(req).await.unwrap();
+            let at = Instant::now();
+            for t in traces {
+                last_span_sent.insert(t, at);
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while w.events().len() < expected.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Anything extra would have arrived by now too.
+    std::thread::sleep(idle * 2);
+    let events = w.events();
+    let got: BTreeSet<(String, u64, String)> = events
+        .iter()
+        .map(|(_, e)| {
+            assert_eq!(e["event"], "violation");
+            assert_eq!(e["recheck"], false);
+            (
+                e["model"].as_str().unwrap().to_string(),
+                e["clause"].as_u64().unwrap(),
+                e["trace_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(events.len(), expected.len(), "each violation reported once");
+    for (at, e) in &events {
+        let sent = last_span_sent[e["trace_id"].as_str().unwrap()];
+        let delay = at.duration_since(sent);
+        assert!(
+            delay <= idle + Duration::from_secs(1),
+            "{delay:?} after the trace's last span: {e}"
+        );
+    }
+    let m = runtime.block_on(scrape(&w.metrics));
+    assert_eq!(m["tracecheck_spans_received_total"], spans.len() as f64);
+    assert_eq!(m["tracecheck_traces_checked_total"], 200.0);
+    assert_eq!(m["tracecheck_traces_completed_total"], 200.0);
+    assert_eq!(m["tracecheck_late_spans_total"], 0.0);
+    let reported: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("tracecheck_violations_total{"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(reported, expected.len() as f64);
+    assert_eq!(w.stop(), Some(1), "violations were reported");
+}
+
+fn span(trace: u128, id: u64, parent: Option<u64>, name: &str, start_ms: u64, end_ms: u64) -> pb::Span {
+    let base = 1_767_225_600_000_000_000u64;
+    pb::Span {
+        trace_id: trace.to_be_bytes().to_vec(),
+        span_id: id.to_be_bytes().to_vec(),
+        parent_span_id: parent.map(|p| p.to_be_bytes().to_vec()).unwrap_or_default(),
+        name: name.into(),
+        kind: 1,
+        start_time_unix_nano: base + start_ms * 1_000_000,
+        end_time_unix_nano: base + end_ms * 1_000_000,
+        ..Default::default()
+    }
+}
+
+fn req(spans: Vec<pb::Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![pb::ResourceSpans {
+            scope_spans: vec![pb::ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+#[test]
+fn late_spans_re_check_their_trace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("late.model");
+    std::fs::write(
+        &models,
+        r#"model "Withdrawals take less than 250 ms" {
+    expect no span(name = "withdrawal", duration >= 250ms)
+}
+model "Every withdrawal rolls back" {
+    when span(name = "withdrawal")
+    expect span(name = "rollback")
+}
+"#,
+    )
+    .unwrap();
+    let w = WatchProc::start(&models, "300ms");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (slow, fixed) = (0xaaaa_u128, 0xbbbb_u128);
+    let wait_for = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while w.events().len() < n {
+            assert!(Instant::now() < deadline, "events so far: {:?}", w.events());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    runtime.block_on(async {
+        let mut client = TraceServiceClient::connect(w.grpc.clone()).await.unwrap();
+        // `slow` holds until its slow withdrawal arrives late; `fixed` violates until its late
+        // rollback arrives.
+        client
+            .export(req(vec![span(slow, 1, None, "POST /withdraw", 0, 400)]))
+            .await
+            .unwrap();
+        client
+            .export(req(vec![
+                span(fixed, 1, None, "POST /withdraw", 0, 100),
+                span(fixed, 2, Some(1), "withdrawal", 10, 50),
+            ]))
+            .await
+            .unwrap();
+    });
+    wait_for(1);
+    // Both traces checked: only `fixed` violated.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while runtime.block_on(scrape(&w.metrics))["tracecheck_traces_checked_total"] < 2.0 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(w.events().len(), 1);
+    runtime.block_on(async {
+        let mut client = TraceServiceClient::connect(w.grpc.clone()).await.unwrap();
+        client
+            .export(req(vec![span(slow, 2, Some(1), "withdrawal", 10, 310)]))
+            .await
+            .unwrap();
+        client
+            .export(req(vec![span(fixed, 3, Some(2), "rollback", 20, 30)]))
+            .await
+            .unwrap();
+    });
+    // `slow` now violates both models (it has no rollback either); `fixed` is resolved.
+    wait_for(4);
+    std::thread::sleep(Duration::from_millis(600));
+    let events: Vec<J> = w.events().into_iter().map(|(_, e)| e).collect();
+    assert_eq!(events.len(), 4, "{events:#?}");
+    let summary: BTreeSet<(String, String, String, bool)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap().to_string(),
+                e["model"].as_str().unwrap().to_string(),
+                e["trace_id"].as_str().unwrap().trim_start_matches('0').to_string(),
+                e["recheck"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String, String, bool)> = [
+        ("violation", "Every withdrawal rolls back", "bbbb", false),
+        ("resolved", "Every withdrawal rolls back", "bbbb", true),
+        ("violation", "Withdrawals take less than 250 ms", "aaaa", true),
+        ("violation", "Every withdrawal rolls back", "aaaa", true),
+    ]
+    .into_iter()
+    .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d))
+    .collect();
+    assert_eq!(summary, expected);
+    let m = runtime.block_on(scrape(&w.metrics));
+    assert_eq!(m["tracecheck_late_spans_total"], 2.0);
+    assert_eq!(m["tracecheck_traces_checked_total"], 4.0);
+    w.stop();
+}
