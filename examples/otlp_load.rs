@@ -9,7 +9,9 @@
 //! Every request carries `--traces` whole traces of 10 spans (a server span and nine children with
 //! HTTP / database attributes, ~10 attributes each); trace ids never repeat, so the receiver's count
 //! of written spans must equal the acknowledged count printed here. A refused request (backpressure)
-//! is retried after a short pause and counted. Output: one JSON line.
+//! is retried after a short pause and counted. With `--bank N`, N traces of the bank workload
+//! (with its injected faults, for `tracecheck watch`) are sent once over gRPC instead. Output: one
+//! JSON line.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -40,6 +42,61 @@ struct Args {
     /// Traces (of 10 spans) per request.
     #[arg(long, default_value_t = 50)]
     traces: u64,
+    /// Instead of synthetic traces for `--seconds`: send N traces of the bank workload
+    /// (`tracecheck gen bank`, with its injected faults) once, as fast as acknowledged.
+    #[arg(long, value_name = "N")]
+    bank: Option<usize>,
+    /// Seed of the bank workload.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+/// The bank workload as requests of `traces` traces each, and its span count.
+fn bank_requests(n: usize, seed: u64, traces: u64) -> (Vec<ExportTraceServiceRequest>, u64) {
+    use tracecheck::ingest::RawTables;
+    let mut raw = RawTables::new(false);
+    let opts = tracecheck::gen::BankOptions::new(n).with_seed(seed);
+    tracecheck::gen::generate_bank(&opts, &mut raw).expect("generate");
+    let (parts, stats) = tracecheck::store::assemble(raw, usize::MAX).expect("assemble");
+    let all = tracecheck::export::parts_to_request(&parts).expect("export");
+    (tracecheck::export::split_by_trace(&all, traces as usize), stats.spans as u64)
+}
+
+/// Sends prepared requests, shared by the connections; counts acknowledged spans.
+async fn send_prepared(
+    url: String,
+    queue: Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>,
+    totals: Arc<Totals>,
+) {
+    let mut client = TraceServiceClient::connect(url)
+        .await
+        .expect("connect")
+        .max_encoding_message_size(64 << 20);
+    loop {
+        let Some(req) = queue.lock().expect("queue").pop() else { return };
+        let spans: u64 = req
+            .resource_spans
+            .iter()
+            .flat_map(|rs| rs.scope_spans.iter())
+            .map(|ss| ss.spans.len() as u64)
+            .sum();
+        loop {
+            match client.export(req.clone()).await {
+                Ok(_) => break,
+                Err(e) if matches!(e.code(), tonic::Code::ResourceExhausted | tonic::Code::Unavailable) => {
+                    totals.refused.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => {
+                    eprintln!("export failed: {e}");
+                    totals.failed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+        totals.requests.fetch_add(1, Ordering::Relaxed);
+        totals.spans_acked.fetch_add(spans, Ordering::Relaxed);
+    }
 }
 
 const SPANS_PER_TRACE: u64 = 10;
@@ -200,11 +257,22 @@ async fn send_http(url: String, conn: u64, args: Arc<Args>, totals: Arc<Totals>,
 async fn main() {
     let args = Arc::new(Args::parse());
     let totals = Arc::new(Totals::default());
+    let prepared = args.bank.map(|n| {
+        let (mut reqs, spans) = bank_requests(n, args.seed, args.traces);
+        reqs.reverse(); // popped from the back: sent in trace order
+        eprintln!("prepared {} requests, {spans} spans of the bank workload", reqs.len());
+        Arc::new(std::sync::Mutex::new(reqs))
+    });
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(args.seconds);
     let mut tasks = Vec::new();
     for conn in 0..args.connections {
         let (a, t) = (args.clone(), totals.clone());
+        if let Some(queue) = &prepared {
+            let url = args.grpc.clone().expect("--bank sends over --grpc");
+            tasks.push(tokio::spawn(send_prepared(url, queue.clone(), t)));
+            continue;
+        }
         tasks.push(match (&args.grpc, &args.http) {
             (Some(url), _) => tokio::spawn(send_grpc(url.clone(), conn, a, t, until)),
             (None, Some(url)) => tokio::spawn(send_http(url.clone(), conn, a, t, until)),

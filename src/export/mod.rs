@@ -50,4 +50,4 @@ mod otlp;
 
 pub use json::request_to_json;
 pub(crate) use otlp::REF_TYPE_KEY;
-pub use otlp::{parts_to_request, request_to_proto};
+pub use otlp::{parts_to_request, request_to_proto, split_by_trace};

@@ -237,3 +237,57 @@ fn string_kv(key: &str, value: &str) -> KeyValue {
 
 #[cfg(test)]
 mod tests;
+
+/// Splits a request into requests of at most `traces` traces each (traces in order of first
+/// appearance), keeping the resource and scope of every span; empty groups are left out.
+///
+/// ```
+/// use tracecheck::ingest::{RawTables, Span, SpanSink};
+/// let mut raw = RawTables::new(false);
+/// for t in 1..=5 {
+///     raw.push(Span { trace_id: t, span_id: 1, name: "a".into(), ..Default::default() }).unwrap();
+/// }
+/// let (parts, _) = tracecheck::store::assemble(raw, usize::MAX).unwrap();
+/// let req = tracecheck::export::parts_to_request(&parts).unwrap();
+/// let split = tracecheck::export::split_by_trace(&req, 2);
+/// assert_eq!(split.len(), 3);
+/// ```
+pub fn split_by_trace(req: &ExportTraceServiceRequest, traces: usize) -> Vec<ExportTraceServiceRequest> {
+    let mut group_of: HashMap<&[u8], usize> = HashMap::new();
+    for rs in &req.resource_spans {
+        for ss in &rs.scope_spans {
+            for s in &ss.spans {
+                let next = group_of.len();
+                group_of.entry(&s.trace_id).or_insert(next);
+            }
+        }
+    }
+    let groups = group_of.len().div_ceil(traces.max(1));
+    (0..groups)
+        .map(|g| {
+            let resource_spans = req
+                .resource_spans
+                .iter()
+                .map(|rs| pb::ResourceSpans {
+                    scope_spans: rs
+                        .scope_spans
+                        .iter()
+                        .map(|ss| pb::ScopeSpans {
+                            spans: ss
+                                .spans
+                                .iter()
+                                .filter(|s| group_of[s.trace_id.as_slice()] / traces.max(1) == g)
+                                .cloned()
+                                .collect(),
+                            ..ss.clone()
+                        })
+                        .filter(|ss| !ss.spans.is_empty())
+                        .collect(),
+                    ..rs.clone()
+                })
+                .filter(|rs| !rs.scope_spans.is_empty())
+                .collect();
+            ExportTraceServiceRequest { resource_spans }
+        })
+        .collect()
+}

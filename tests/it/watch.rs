@@ -128,7 +128,7 @@ impl SpanSink for Collect {
     }
 }
 
-/// One OTLP request per group of traces, resource/scope grouping kept.
+/// One OTLP request per group of traces, with the (hex) trace ids it carries.
 fn requests_by_trace(spans: &[Span], traces_per_request: usize) -> Vec<(Vec<String>, ExportTraceServiceRequest)> {
     let mut raw = RawTables::new(false);
     for s in spans {
@@ -136,44 +136,18 @@ fn requests_by_trace(spans: &[Span], traces_per_request: usize) -> Vec<(Vec<Stri
     }
     let (parts, _) = tracecheck::store::assemble(raw, usize::MAX).unwrap();
     let all = tracecheck::export::parts_to_request(&parts).unwrap();
-    let mut ids: Vec<Vec<u8>> = spans.iter().map(|s| s.trace_id.to_be_bytes().to_vec()).collect();
-    ids.dedup();
-    let mut ids_sorted = ids.clone();
-    ids_sorted.sort();
-    ids_sorted.dedup();
-    assert_eq!(
-        ids_sorted.len(),
-        ids.len(),
-        "the generator emits traces one after another"
-    );
-    ids.chunks(traces_per_request)
-        .map(|chunk| {
-            let keep: std::collections::HashSet<&Vec<u8>> = chunk.iter().collect();
-            let resource_spans = all
+    tracecheck::export::split_by_trace(&all, traces_per_request)
+        .into_iter()
+        .map(|req| {
+            let mut ids: Vec<String> = req
                 .resource_spans
                 .iter()
-                .map(|rs| pb::ResourceSpans {
-                    scope_spans: rs
-                        .scope_spans
-                        .iter()
-                        .map(|ss| pb::ScopeSpans {
-                            spans: ss
-                                .spans
-                                .iter()
-                                .filter(|s| keep.contains(&s.trace_id))
-                                .cloned()
-                                .collect(),
-                            ..ss.clone()
-                        })
-                        .collect(),
-                    ..rs.clone()
-                })
+                .flat_map(|rs| rs.scope_spans.iter().flat_map(|ss| ss.spans.iter()))
+                .map(|s| s.trace_id.iter().map(|x| format!("{x:02x}")).collect())
                 .collect();
-            let hex = chunk
-                .iter()
-                .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
-                .collect();
-            (hex, ExportTraceServiceRequest { resource_spans })
+            ids.sort();
+            ids.dedup();
+            (ids, req)
         })
         .collect()
 }
