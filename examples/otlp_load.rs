@@ -59,21 +59,22 @@ fn bank_requests(n: usize, seed: u64, traces: u64) -> (Vec<ExportTraceServiceReq
     tracecheck::gen::generate_bank(&opts, &mut raw).expect("generate");
     let (parts, stats) = tracecheck::store::assemble(raw, usize::MAX).expect("assemble");
     let all = tracecheck::export::parts_to_request(&parts).expect("export");
-    (tracecheck::export::split_by_trace(&all, traces as usize), stats.spans as u64)
+    (
+        tracecheck::export::split_by_trace(&all, traces as usize),
+        stats.spans as u64,
+    )
 }
 
 /// Sends prepared requests, shared by the connections; counts acknowledged spans.
-async fn send_prepared(
-    url: String,
-    queue: Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>,
-    totals: Arc<Totals>,
-) {
+async fn send_prepared(url: String, queue: Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>, totals: Arc<Totals>) {
     let mut client = TraceServiceClient::connect(url)
         .await
         .expect("connect")
         .max_encoding_message_size(64 << 20);
     loop {
-        let Some(req) = queue.lock().expect("queue").pop() else { return };
+        let Some(req) = queue.lock().expect("queue").pop() else {
+            return;
+        };
         let spans: u64 = req
             .resource_spans
             .iter()

@@ -208,26 +208,8 @@ async fn run_model(
     ctx: &SessionContext,
     names: &DataNames,
 ) -> Result<ModelReport> {
-    // The assignments are computed once and held in memory while the expects and the statistics
-    // read them (the standalone SQL of `explain` would compute them once per expect).
-    let df = ctx.sql(&format!("{:#}", compiled.staged_assignments)).await?;
-    let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
-    let rows_of_a = df.collect().await?;
-    let table = datafusion::datasource::MemTable::try_new(schema, vec![rows_of_a])?;
-    ctx.register_table(STAGED_A, std::sync::Arc::new(table))?;
-    let result = async {
-        let batches = ctx
-            .sql(&format!("{:#}", compiled.staged_violations))
-            .await?
-            .collect()
-            .await?;
-        let violations = rows::violations(&batches, &compiled.let_names)?;
-        let stats = rows::stats(ctx, &compiled.staged_stats.to_string()).await?;
-        Ok::<_, Error>((violations, stats))
-    }
-    .await;
-    ctx.deregister_table(STAGED_A)?;
-    let (violations, (assignments, traces)) = result?;
+    let (violations, stats) = staged(compiled, ctx, true).await?;
+    let (assignments, traces) = stats.unwrap_or_default();
     let mut warnings = names.unknown_in(model);
     if assignments == 0 {
         let what = if model.when.is_some() {
@@ -245,6 +227,56 @@ async fn run_model(
         violations,
         warnings,
     })
+}
+
+/// The violations of a compiled model, computed the staged way (assignments once, in memory), and
+/// with `stats` the number of assignments and traces where `when` held.
+async fn staged(
+    compiled: &CompiledModel,
+    ctx: &SessionContext,
+    stats: bool,
+) -> Result<(Vec<Violation>, Option<(u64, u64)>)> {
+    // The assignments are computed once and held in memory while the expects and the statistics
+    // read them (the standalone SQL of `explain` would compute them once per expect).
+    let df = ctx.sql(&format!("{:#}", compiled.staged_assignments)).await?;
+    let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+    let rows_of_a = df.collect().await?;
+    let table = datafusion::datasource::MemTable::try_new(schema, vec![rows_of_a])?;
+    ctx.register_table(STAGED_A, std::sync::Arc::new(table))?;
+    let result = async {
+        let batches = ctx
+            .sql(&format!("{:#}", compiled.staged_violations))
+            .await?
+            .collect()
+            .await?;
+        let violations = rows::violations(&batches, &compiled.let_names)?;
+        let stats = match stats {
+            true => Some(rows::stats(ctx, &compiled.staged_stats.to_string()).await?),
+            false => None,
+        };
+        Ok::<_, Error>((violations, stats))
+    }
+    .await;
+    ctx.deregister_table(STAGED_A)?;
+    result
+}
+
+/// Only the violations of a compiled model (no statistics): what a live checker needs, with one
+/// query fewer than [`check_compiled`].
+///
+/// ```
+/// # async fn f() -> tracecheck::Result<()> {
+/// use tracecheck::model::builder::*;
+/// let model = Model::new("m").not_expect(span().name("rollback"));
+/// let compiled = tracecheck::compile::compile_model(&model).unwrap();
+/// let ctx = tracecheck::engine::open(&["datasets/bank".into()]).await?;
+/// let v = tracecheck::check::violations_only(&compiled, &ctx).await?;
+/// assert!(!v.is_empty());
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(f()).unwrap();
+/// ```
+pub async fn violations_only(compiled: &CompiledModel, ctx: &SessionContext) -> Result<Vec<Violation>> {
+    Ok(staged(compiled, ctx, false).await?.0)
 }
 
 async fn run_violations(compiled: &CompiledModel, ctx: &SessionContext) -> Result<Vec<Violation>> {

@@ -51,6 +51,10 @@ pub struct Args {
     /// How long a checked trace is kept so that late spans re-check it whole.
     #[arg(long, default_value = "1m", value_parser = parse_duration)]
     late_window: Duration,
+    /// `per` rules of `check` blocks: a window is evaluated once the data's clock (the latest span
+    /// end seen) is this far past its end.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    check_lateness: Duration,
     /// Spans held in memory above which exports are refused with a retryable answer.
     #[arg(long, default_value_t = 1_000_000)]
     max_buffered_spans: usize,
@@ -70,16 +74,7 @@ pub async fn run(a: Args) -> Result<u8> {
     let mut files = Vec::new();
     for path in &a.models {
         let (name, source, file) = read_models(path)?;
-        let blocks: Vec<Compiled> = compile_file(&name, &source, &file)?
-            .into_iter()
-            .filter(|b| {
-                let model = matches!(b, Compiled::Model(..));
-                if !model {
-                    eprintln!("tracecheck watch: {name}: `check` blocks (aggregates) are not evaluated live yet; run `tracecheck check` on the dataset (-o) for them");
-                }
-                model
-            })
-            .collect();
+        let blocks: Vec<Compiled> = compile_file(&name, &source, &file)?;
         files.push((name, blocks));
     }
     let dataset = match &a.output {
@@ -140,18 +135,24 @@ pub async fn run(a: Args) -> Result<u8> {
         eprintln!("otlp/http listening on {addr}");
     }
     let emitter = Emitter::new(out, a.webhook.clone(), metrics.clone());
-    let sink = CheckSink::new(files, dataset, emitter, metrics.clone()).with_late_window(a.late_window);
+    let sink = CheckSink::new(files, dataset, emitter, metrics.clone())
+        .with_late_window(a.late_window)
+        .with_check_lateness(a.check_lateness);
+    for w in sink.warnings() {
+        eprintln!("tracecheck watch: {w}");
+    }
     let (intake, sink) = running.run_with(shutdown_signal(), sink).await?;
     let _ = stop_tx.send(true);
     if let Some(t) = metrics_task {
         let _ = t.await;
     }
-    let violations: u64 = metrics.violations().values().sum();
+    let violations: u64 = metrics.violations().values().sum::<u64>() + metrics.check_failures();
     eprintln!(
-        "watched {} spans in {} requests; {} violations reported{}",
+        "watched {} spans in {} requests; {} violations and {} failing check windows reported{}",
         intake.spans_accepted,
         intake.requests,
-        violations,
+        violations - metrics.check_failures(),
+        metrics.check_failures(),
         match sink.dataset() {
             Some(d) => format!(
                 "; wrote {} spans to {}",

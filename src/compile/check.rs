@@ -46,6 +46,8 @@ pub struct CompiledRule {
     pub group_names: Vec<String>,
     /// Whether rows carry a `window_start`.
     pub windowed: bool,
+    /// The `per` window in nanoseconds.
+    pub window_ns: Option<i64>,
     /// The unit of `value`.
     pub unit: Unit,
     /// The comparison that must hold.
@@ -268,6 +270,7 @@ fn compile_rule(title: &str, index: usize, r: &CheckRule) -> CResult<CompiledRul
         text: r.to_string(),
         group_names,
         windowed: r.per.is_some(),
+        window_ns: r.per.as_ref().map(|w| w.node as i64),
         unit,
         op: r.op.node,
         threshold,

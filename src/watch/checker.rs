@@ -12,7 +12,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::check::{check_compiled, Compiled, DataNames, Violation};
+use super::windows::Windows;
+use crate::check::{violations_only, Compiled, Violation};
 use crate::collect::{DatasetSink, TraceSink};
 use crate::engine::{register_raw, session};
 use crate::error::Result;
@@ -35,7 +36,11 @@ struct Recent {
 
 /// Checks complete traces as they come (a [`TraceSink`] for the collector).
 pub struct CheckSink {
+    /// The `model` blocks of each file.
     files: Vec<(String, Vec<Compiled>)>,
+    /// The `check` blocks' `per` rules.
+    windows: Windows,
+    warnings: Vec<String>,
     dataset: Option<DatasetSink>,
     /// Complete traces not yet checked, with the time they completed.
     pending: Vec<(Instant, Vec<Span>)>,
@@ -54,15 +59,31 @@ pub struct CheckSink {
 }
 
 impl CheckSink {
-    /// A checker for the compiled model files, optionally also writing a dataset.
+    /// A checker for the compiled files (models on every trace, `per` rules of checks on windows),
+    /// optionally also writing a dataset.
     pub fn new(
         files: Vec<(String, Vec<Compiled>)>,
         dataset: Option<DatasetSink>,
         emitter: Emitter,
         metrics: Arc<Metrics>,
     ) -> CheckSink {
+        let mut models = Vec::new();
+        let mut checks = Vec::new();
+        for (path, blocks) in files {
+            let mut mine = Vec::new();
+            for b in blocks {
+                match b {
+                    Compiled::Check(c) => checks.push((path.clone(), c)),
+                    m => mine.push(m),
+                }
+            }
+            models.push((path, mine));
+        }
+        let (windows, warnings) = Windows::new(checks, 5_000_000_000);
         CheckSink {
-            files,
+            files: models,
+            windows,
+            warnings,
             dataset,
             pending: Vec::new(),
             pending_spans: 0,
@@ -82,6 +103,19 @@ impl CheckSink {
     pub fn with_late_window(mut self, window: Duration) -> Self {
         self.late_window = window;
         self
+    }
+
+    /// How long after a window's end (in the data's time) its check rules are evaluated, so that
+    /// traces completing a little later still count.
+    pub fn with_check_lateness(mut self, lateness: Duration) -> Self {
+        self.windows
+            .set_lateness(lateness.as_nanos().min(i64::MAX as u128) as i64);
+        self
+    }
+
+    /// Rules that are not evaluated live, and why.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// At most this many spans of checked traces are kept for late spans (oldest dropped first).
@@ -131,6 +165,10 @@ impl CheckSink {
         for id in unchecked {
             traces.remove(&id);
         }
+        if !self.windows.is_empty() {
+            let whole: HashMap<u128, Vec<Span>> = traces.iter().map(|(id, (_, s, _))| (*id, s.clone())).collect();
+            self.windows.add(&whole, &self.metrics);
+        }
         let mut raw = RawTables::new(false);
         for (_, spans, _) in traces.values() {
             for s in spans {
@@ -139,12 +177,11 @@ impl CheckSink {
         }
         let ctx = session();
         register_raw(&ctx, raw)?;
-        let names = DataNames::default();
         let mut found: HashMap<u128, Vec<(String, Violation)>> = HashMap::new();
         for (path, blocks) in &self.files {
-            let report = check_compiled(path, blocks, &ctx, &names, None).await?;
-            for m in report.models {
-                for v in m.violations {
+            for block in blocks {
+                let Compiled::Model(_, compiled) = block else { continue };
+                for v in violations_only(compiled, &ctx).await? {
                     let id = u128::from_str_radix(&v.trace_id, 16).unwrap_or_default();
                     found.entry(id).or_default().push((path.clone(), v));
                 }
@@ -229,13 +266,20 @@ impl TraceSink for CheckSink {
             // Dataset spans are copies: the checker's count bounds intake.
             d.tick(last).await?;
         }
-        if self.pending.is_empty() {
-            return Ok(0);
+        let handled = if self.pending.is_empty() {
+            0
+        } else {
+            self.check_pending().await?
+        };
+        if !self.windows.is_empty() {
+            let events = self.windows.close(last, &self.metrics).await?;
+            self.metrics.add_check_failures(events.len() as u64);
+            self.emitter.emit(events);
         }
-        self.check_pending().await
+        Ok(handled)
     }
 
     fn held(&self) -> usize {
-        self.pending_spans + self.dataset.as_ref().map_or(0, |d| d.held())
+        self.pending_spans + self.dataset.as_ref().map_or(0, |d| d.held()) + self.windows.held_spans()
     }
 }

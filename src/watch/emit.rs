@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::metrics::Metrics;
-use crate::check::Violation;
+use crate::check::{Measurement, RuleReport, Violation};
 
 /// Batches waiting for the webhook.
 const WEBHOOK_QUEUE: usize = 1024;
@@ -71,6 +71,23 @@ impl Event {
             "witnesses": v.witnesses,
             "recheck": recheck,
             "latency_ms": latency.as_secs_f64() * 1000.0,
+        }))
+    }
+
+    /// A failing group of a closed window of a `check` rule.
+    pub fn check_failed(file: &str, check: &str, rule: &RuleReport, m: &Measurement) -> Event {
+        Event(json!({
+            "event": "check",
+            "time": now_rfc3339(),
+            "file": file,
+            "check": check,
+            "rule": rule.index,
+            "text": rule.text,
+            "window_start": m.window_start,
+            "group": assignment_json(&m.group),
+            "value": m.value,
+            "threshold": m.threshold,
+            "n": m.n,
         }))
     }
 

@@ -23,6 +23,9 @@ pub struct Metrics {
     traces_checked: AtomicU64,
     late_spans: AtomicU64,
     late_unchecked: AtomicU64,
+    late_for_window: AtomicU64,
+    windows: AtomicU64,
+    check_failures: AtomicU64,
     webhook_sent: AtomicU64,
     webhook_retries: AtomicU64,
     webhook_dropped: AtomicU64,
@@ -45,6 +48,15 @@ impl Metrics {
     pub(crate) fn add_late_unchecked(&self, n: u64) {
         self.late_unchecked.fetch_add(n, Ordering::Relaxed);
     }
+    pub(crate) fn add_late_for_window(&self, n: u64) {
+        self.late_for_window.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn add_window(&self) {
+        self.windows.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_check_failures(&self, n: u64) {
+        self.check_failures.fetch_add(n, Ordering::Relaxed);
+    }
     pub(crate) fn add_violation(&self, model: &str, clause: usize) {
         *self
             .violations
@@ -61,6 +73,11 @@ impl Metrics {
     }
     pub(crate) fn add_webhook_dropped(&self, n: u64) {
         self.webhook_dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Failing groups of closed check windows so far.
+    pub fn check_failures(&self) -> u64 {
+        self.check_failures.load(Ordering::Relaxed)
     }
 
     /// Violations reported so far, per (model, clause).
@@ -137,6 +154,24 @@ impl Metrics {
             "counter",
             "Spans that arrived after the late window; counted, not checked.",
             load(&self.late_unchecked),
+        );
+        metric(
+            "tracecheck_windows_evaluated_total",
+            "counter",
+            "Windows of `per` check rules closed and evaluated.",
+            load(&self.windows),
+        );
+        metric(
+            "tracecheck_check_failures_total",
+            "counter",
+            "Failing groups of closed windows of check rules.",
+            load(&self.check_failures),
+        );
+        metric(
+            "tracecheck_late_for_window_total",
+            "counter",
+            "Traces that arrived after a window they start in had closed.",
+            load(&self.late_for_window),
         );
         metric(
             "tracecheck_check_lag_seconds",

@@ -21,9 +21,11 @@
 mod checker;
 mod emit;
 mod metrics;
+mod windows;
 
 pub use checker::CheckSink;
 pub use emit::{Emitter, Event};
 pub use metrics::Metrics;
+pub use windows::Windows;
 
 pub use metrics::serve as serve_metrics;

@@ -341,7 +341,7 @@ fn interactive_prompt_runs_multi_line_statements() {
     use std::io::Write;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let home = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tracecheck"))
+    let mut child = std::process::Command::new(super::common::bin())
         .args(["sql", "--data", "datasets/bank", "--format", "csv"])
         .current_dir(root)
         .env("HOME", home.path())

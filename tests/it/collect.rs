@@ -25,7 +25,7 @@ pub struct CollectorProc {
 impl CollectorProc {
     /// Starts the collector on free ports of 127.0.0.1, writing to `dir`.
     pub fn start(dir: &Path, extra: &[&str]) -> CollectorProc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tracecheck"))
+        let mut child = Command::new(super::common::bin())
             .args(["collect", "-o"])
             .arg(dir)
             .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])

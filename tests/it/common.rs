@@ -16,9 +16,17 @@ pub fn fixtures() -> PathBuf {
     }
 }
 
+/// The `tracecheck` binary under test: the one cargo built, or `$TRACECHECK_BIN` (e.g. a release
+/// build, or a private copy when several checkouts share one target folder).
+pub fn bin() -> PathBuf {
+    std::env::var_os("TRACECHECK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tracecheck")))
+}
+
 /// Runs the built `tracecheck` binary.
 pub fn tracecheck(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tracecheck"))
+    Command::new(bin())
         .args(args)
         .current_dir(cwd)
         .output()

@@ -21,6 +21,7 @@ type Events = Arc<Mutex<Vec<(Instant, J)>>>;
 
 struct WatchProc {
     child: Child,
+    reader: Option<std::thread::JoinHandle<()>>,
     grpc: String,
     metrics: String,
     events: Events,
@@ -28,7 +29,7 @@ struct WatchProc {
 
 impl WatchProc {
     fn start(models: &Path, idle: &str) -> WatchProc {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tracecheck"))
+        let mut child = Command::new(super::common::bin())
             .arg("watch")
             .arg(models)
             .args([
@@ -60,7 +61,7 @@ impl WatchProc {
         let events: Events = Arc::default();
         let sink = events.clone();
         let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let line = line.unwrap();
                 let event: J = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
@@ -69,6 +70,7 @@ impl WatchProc {
         });
         WatchProc {
             child,
+            reader: Some(reader),
             grpc: grpc.unwrap(),
             metrics: metrics.unwrap(),
             events,
@@ -79,8 +81,8 @@ impl WatchProc {
         self.events.lock().unwrap().clone()
     }
 
-    /// SIGTERM; returns the exit code.
-    fn stop(mut self) -> Option<i32> {
+    /// SIGTERM; returns the exit code and every event (the ones written at shutdown included).
+    fn stop(mut self) -> (Option<i32>, Vec<(Instant, J)>) {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -88,7 +90,8 @@ impl WatchProc {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
+                self.reader.take().unwrap().join().unwrap();
+                return (s.code(), self.events());
             }
             assert!(Instant::now() < deadline, "watch did not stop");
             std::thread::sleep(Duration::from_millis(20));
@@ -234,7 +237,7 @@ fn streamed_bank_traces_give_exactly_the_violations_of_check() {
         .map(|(_, v)| v)
         .sum();
     assert_eq!(reported, expected.len() as f64);
-    assert_eq!(w.stop(), Some(1), "violations were reported");
+    assert_eq!(w.stop().0, Some(1), "violations were reported");
 }
 
 fn span(trace: u128, id: u64, parent: Option<u64>, name: &str, start_ms: u64, end_ms: u64) -> pb::Span {
@@ -357,4 +360,85 @@ model "Every withdrawal rolls back" {
     assert_eq!(m["tracecheck_late_spans_total"], 2.0);
     assert_eq!(m["tracecheck_traces_checked_total"], 4.0);
     w.stop();
+}
+
+#[test]
+fn per_window_check_rules_report_what_check_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("slo.model");
+    std::fs::write(
+        &models,
+        r#"check "Per second" {
+    p90(span(name = "withdrawal").duration) per 1s < 20ms
+    count(span(name = "/:account/withdraw")) by http.status_code per 1s >= 150
+    max(span(name = "withdrawal").duration) < 1s
+}
+"#,
+    )
+    .unwrap();
+    let mut gen = Collect::default();
+    generate_bank(&BankOptions::new(1500).with_seed(5).with_fault_rate(0.2), &mut gen).unwrap();
+    let spans = gen.0;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = |rule: u64, window: &J, group: &J, value: &J| format!("{rule} {window} {group} {value}");
+    // What `check` says, for the rules with `per`.
+    let expected: BTreeSet<String> = runtime.block_on(async {
+        let source = std::fs::read_to_string(&models).unwrap();
+        let file = tracecheck::model::parse_file(&source).unwrap();
+        let blocks = compile_file("slo.model", &source, &file).unwrap();
+        let ctx = tracecheck::engine::open_spans(spans.clone()).await.unwrap();
+        let report = check_compiled("slo.model", &blocks, &ctx, &DataNames::default(), None)
+            .await
+            .unwrap();
+        let mut out = BTreeSet::new();
+        for rule in &report.checks[0].rules {
+            for m in rule
+                .measurements
+                .iter()
+                .filter(|m| !m.holds && m.window_start.is_some())
+            {
+                let group: serde_json::Map<String, J> =
+                    m.group.iter().map(|(k, v)| (k.clone(), J::from(v.clone()))).collect();
+                out.insert(key(
+                    rule.index as u64,
+                    &J::from(m.window_start.clone()),
+                    &J::Object(group),
+                    &J::from(m.value),
+                ));
+            }
+        }
+        out
+    });
+    assert!(expected.len() >= 5, "{expected:?}");
+    let w = WatchProc::start(&models, "300ms");
+    runtime.block_on(async {
+        let mut client = TraceServiceClient::connect(w.grpc.clone()).await.unwrap();
+        for (_, req) in requests_by_trace(&spans, 50) {
+            client.export(req).await.unwrap();
+        }
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let m = runtime.block_on(scrape(&w.metrics));
+    // Windows closed while the stream ran (the data spans about 4.5 s; lateness 5 s of data
+    // time keeps the last ones open until shutdown).
+    let before_shutdown = m["tracecheck_windows_evaluated_total"];
+    let (code, events) = w.stop();
+    assert_eq!(code, Some(1));
+    let got: BTreeSet<String> = events
+        .iter()
+        .map(|(_, e)| {
+            assert_eq!(e["event"], "check", "{e}");
+            key(
+                e["rule"].as_u64().unwrap(),
+                &e["window_start"],
+                &e["group"],
+                &e["value"],
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert!(before_shutdown >= 0.0);
 }
