@@ -24,5 +24,7 @@ pub mod pipeline;
 pub mod report;
 pub mod schema;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{Error, Result};
