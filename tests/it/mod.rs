@@ -1,4 +1,5 @@
 mod aggregate;
+mod bank_logic;
 mod cases;
 mod check;
 mod cli;
