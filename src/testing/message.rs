@@ -82,7 +82,8 @@ pub(crate) fn holds_failure(report: &Report, models: &Models, traces: &Traces) -
             holding_model(&mut out, m);
         }
         for c in passing_checks {
-            out.styled(Style::Green, "ok  ").text(format!(" check {:?}\n", c.title));
+            out.styled(Style::Green, "ok")
+                .text(format!("      check {:?}\n", c.title));
         }
         return Some(out);
     }
@@ -120,7 +121,8 @@ pub(crate) fn violates_failure(report: &Report, models: &Models, traces: &Traces
         holding_model(&mut out, m);
     }
     for c in report.checks() {
-        out.styled(Style::Green, "ok  ").text(format!(" check {:?}\n", c.title));
+        out.styled(Style::Green, "ok")
+            .text(format!("      check {:?}\n", c.title));
     }
     captured(&mut out, models, traces);
     Some(out)
@@ -142,9 +144,9 @@ fn holding_model(out: &mut Styled, m: &ModelReport) {
         out.styled(Style::Yellow, "vacuous");
         out.text(format!(" {:?}: {}\n", m.title, vacuity(m)));
     } else {
-        out.styled(Style::Green, "ok  ");
+        out.styled(Style::Green, "ok");
         out.text(format!(
-            "    {:?} (applied to {} trace{})\n",
+            "      {:?} (applied to {} trace{})\n",
             m.title,
             m.traces,
             plural(m.traces as usize)
@@ -167,8 +169,8 @@ fn vacuity(m: &ModelReport) -> String {
 fn captured(out: &mut Styled, models: &Models, traces: &Traces) {
     if traces.order.is_empty() {
         out.text(
-            "\nNo span was captured. Spans are captured when they end, from the tracer providers built by \
-             the capture (capture.tracer_provider()); code using the global provider, or spans still open, \
+            "\nNo span was captured. Spans are captured when they end, from the tracer providers that\n\
+             capture.tracer_provider() built; spans made through the global provider, or still open,\n\
              are not seen.\n",
         );
         return;
@@ -207,9 +209,6 @@ fn failing_model(out: &mut Styled, m: &ModelReport, model: Option<&Model>, trace
     ));
     let failing: BTreeSet<usize> = m.violations.iter().map(|v| v.clause).collect();
     model_text(out, m, model, &failing);
-    for w in &m.warnings {
-        out.styled(Style::Yellow, format!("  warning: {w}\n"));
-    }
     let fields = model.map(fields::mentioned).unwrap_or_default();
     let mut ids: Vec<&str> = Vec::new();
     for v in &m.violations {
@@ -235,9 +234,15 @@ fn failing_model(out: &mut Styled, m: &ModelReport, model: Option<&Model>, trace
         }
         out.text(line + "\n");
     }
+    if !m.warnings.is_empty() {
+        out.text("\n");
+    }
+    for w in &m.warnings {
+        out.styled(Style::Yellow, format!("  warning: {w}\n"));
+    }
 }
 
-/// The model as formatted (comments left out), failing `expect` lines marked on the right.
+/// The model as formatted (comments left out), failing `expect` lines marked in the left margin.
 fn model_text(out: &mut Styled, m: &ModelReport, model: Option<&Model>, failing: &BTreeSet<usize>) {
     let text = match model {
         Some(model) => without_comments(model).to_string(),
@@ -250,19 +255,16 @@ fn model_text(out: &mut Styled, m: &ModelReport, model: Option<&Model>, failing:
             s + "}\n"
         }
     };
-    let lines: Vec<&str> = text.lines().collect();
-    let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0).min(100);
     let mut clause = 0;
-    for line in lines {
+    for line in text.lines() {
         let is_expect = line.trim_start().starts_with("expect ");
         clause += usize::from(is_expect);
         if is_expect && failing.contains(&clause) {
-            out.text(format!("    {line:<width$}  "));
-            out.styled(Style::Red, format!("✗ clause {clause}"));
-            out.text("\n");
+            out.styled(Style::Red, format!("  ✗ {clause:<2}"));
         } else {
-            out.text(format!("    {line}\n"));
+            out.text("      ");
         }
+        out.text(format!("{line}\n"));
     }
 }
 

@@ -145,7 +145,9 @@ fn resolve(path: &Path) -> PathBuf {
 }
 
 /// What [`check`](super::check) and the assertions accept as models: a path (`&str`, `String`,
-/// `&Path`, `PathBuf`) of a model file, a built [`Model`], or [`Models`].
+/// `&Path`, `PathBuf`) of a model file, a built [`Model`], [`Models`], or the result of
+/// [`Models::parse`] / [`Models::load`] (an error then fails the assertion with the model text
+/// underlined).
 ///
 /// ```
 /// use tracecheck::testing::IntoModels;
@@ -167,6 +169,14 @@ impl IntoModels for Models {
 impl IntoModels for &Models {
     fn into_models(self) -> Result<Models> {
         Ok(self.clone())
+    }
+}
+
+/// So `Models::parse(text)` can be passed without `unwrap()`: an error fails the assertion with the
+/// offending model text underlined.
+impl IntoModels for Result<Models> {
+    fn into_models(self) -> Result<Models> {
+        self
     }
 }
 

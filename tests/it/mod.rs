@@ -1,5 +1,6 @@
 mod aggregate;
 mod bank_logic;
+mod capture;
 mod cases;
 mod check;
 mod cli;
@@ -11,4 +12,5 @@ mod html;
 mod html_escape;
 mod jaeger_suite;
 mod reference;
+mod seed_unit;
 mod show;
