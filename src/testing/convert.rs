@@ -37,7 +37,11 @@ impl SpanSink for Converted {
 
     /// Keeps going: one bad span must not lose the others; the capture reports the rejects.
     fn reject(&mut self, err: Error) -> Result<()> {
-        self.rejected.push(err.to_string());
+        // The position in the batch means nothing to the test; the reason does.
+        self.rejected.push(match err {
+            Error::Decode { message, .. } => message,
+            other => other.to_string(),
+        });
         Ok(())
     }
 }
@@ -185,5 +189,27 @@ mod tests {
         assert_eq!(out.spans.len(), 1);
         assert_eq!(out.spans[0].service, "unknown_service");
         assert!(out.rejected[0].contains("trace id"), "{:?}", out.rejected);
+    }
+
+    #[tokio::test]
+    async fn a_capture_with_a_rejected_span_fails_every_read() {
+        use opentelemetry_sdk::trace::SpanExporter as _;
+        let capture = crate::testing::SpanCapture::new();
+        let mut bad = span_data();
+        bad.span_context = SpanContext::new(
+            TraceId::from(1),
+            SpanId::INVALID,
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        );
+        capture.export(vec![span_data(), bad]).await.unwrap();
+        let err = capture.spans().unwrap_err().to_string();
+        assert!(
+            err.contains("<capture>: 1 rejected span(s), the first: missing or all-zero span id"),
+            "{err}"
+        );
+        capture.clear();
+        assert!(capture.spans().unwrap().is_empty());
     }
 }
