@@ -54,6 +54,36 @@ async fn run(models: &Models, spans: Vec<Span>) -> Result<Report> {
 /// marked; draws each violating trace as an indented tree of spans (name, service, duration, the tags
 /// the model mentions) with the witness spans and the spans bound to `let` names marked `◀`; and
 /// says for each failing clause how many spans matched and how many were expected.
+///
+/// ```
+/// # async fn f() {
+/// use opentelemetry::trace::{Tracer, TracerProvider as _};
+/// use tracecheck::testing::{try_assert_holds, Models, SpanCapture};
+///
+/// let capture = SpanCapture::new().with_service_name("bank");
+/// let tracer = capture.tracer_provider().tracer("bank");
+/// tracer.in_span("withdrawal", |_| tracer.in_span("commit", |_| {}));
+///
+/// let rule = Models::parse(r#"model "no commit" { expect no span(name = "commit") }"#);
+/// let failure = try_assert_holds(rule, &capture).await.unwrap_err();
+/// assert_eq!(failure.report().unwrap().violation_count(), 1);
+/// let message = failure.message();
+/// assert!(message.starts_with("tracecheck: 1 of 1 rule failed on the captured spans (<text>; 2 spans in 1 trace)"));
+/// assert!(message.contains("  ✗ 1     expect no span(name = \"commit\")"));
+/// assert!(message.contains("    withdrawal  bank"));
+/// assert!(message.contains("      commit    bank"));
+/// assert!(message.contains("◀ witness of clause 1"));
+/// assert!(message.contains("✗ clause 1 fails: 1 span matched (◀), expected none"));
+///
+/// // A test of faulty code asserts the violation instead.
+/// let report = tracecheck::assert_violates!(
+///     Models::parse(r#"model "no commit" { expect no span(name = "commit") }"#),
+///     &capture
+/// );
+/// assert_eq!(report.files[0].models[0].violations[0].clause, 1);
+/// # }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(f());
+/// ```
 #[derive(Debug)]
 pub struct Failure {
     message: Styled,
@@ -133,6 +163,27 @@ impl SpanCapture {
     /// Panics unless every rule of `models` holds on the captured spans and at least one applied;
     /// see [`try_assert_holds`]. The [`assert_holds!`](crate::assert_holds) macro does the same
     /// and reports the caller's line.
+    ///
+    /// ```
+    /// # async fn f() {
+    /// use opentelemetry::trace::{Tracer, TracerProvider as _};
+    /// use tracecheck::model::builder::*;
+    /// use tracecheck::testing::SpanCapture;
+    ///
+    /// let no_commit = Model::new("no commit").not_expect(span().name("commit"));
+    /// let capture = SpanCapture::new();
+    /// let tracer = capture.tracer_provider().tracer("bank");
+    /// tracer.in_span("withdrawal", |_| tracer.in_span("rollback", |_| {}));
+    /// assert_eq!(capture.len(), 2);
+    /// capture.assert_holds(&no_commit).await;
+    ///
+    /// capture.clear();
+    /// assert!(capture.is_empty());
+    /// tracer.in_span("withdrawal", |_| tracer.in_span("commit", |_| {}));
+    /// capture.assert_violates(&no_commit).await;
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(f());
+    /// ```
     pub async fn assert_holds(&self, models: impl IntoModels) -> Report {
         try_assert_holds(models, self).await.unwrap_or_else(|f| f.panic())
     }

@@ -194,7 +194,7 @@ async fn task_spans(i: usize, provider: &SdkTracerProvider) {
     let tracer = provider.tracer("tasks");
     let task = KeyValue::new("task", i as i64);
     for _ in 0..=i {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             let root = tracer
                 .span_builder(format!("task-{i}"))
                 .with_attributes([task.clone()])

@@ -1,5 +1,6 @@
 mod aggregate;
 mod bank_logic;
+#[cfg(feature = "testing")]
 mod capture;
 mod cases;
 mod check;
@@ -12,5 +13,6 @@ mod html;
 mod html_escape;
 mod jaeger_suite;
 mod reference;
+#[cfg(feature = "testing")]
 mod seed_unit;
 mod show;
