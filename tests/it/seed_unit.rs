@@ -180,3 +180,36 @@ async fn seed_unit_file_text_and_builder_give_the_same_verdict() {
         }
     }
 }
+
+#[tokio::test]
+async fn seed_unit_every_bank_model_on_one_overdraft() {
+    // Correct bank: the models that concern an overdraft hold, the others are vacuous (no commit, no
+    // covered withdrawal, no balance update), and the assertion passes because some applied.
+    let (correct, capture) = bank(true);
+    correct.withdraw_endpoint(&Context::new(), "acct-1", 500);
+    let report = tracecheck::assert_holds!("queries/bank.model", &capture);
+    let vacuous: Vec<&str> = report
+        .models()
+        .filter(|m| m.vacuous())
+        .map(|m| m.title.as_str())
+        .collect();
+    assert_eq!(
+        vacuous,
+        [
+            "Commits never fail",
+            "A withdrawal the balance covers is answered 200",
+            "The balance is read before it is written"
+        ]
+    );
+
+    // Buggy bank: only the seed's model fails.
+    let (buggy, capture) = bank(false);
+    buggy.withdraw_endpoint(&Context::new(), "acct-1", 500);
+    let report = tracecheck::assert_violates!("queries/bank.model", &capture);
+    let failing: Vec<&str> = report
+        .models()
+        .filter(|m| !m.holds())
+        .map(|m| m.title.as_str())
+        .collect();
+    assert_eq!(failing, [SEED_MODEL]);
+}
