@@ -82,8 +82,7 @@ pub(crate) fn holds_failure(report: &Report, models: &Models, traces: &Traces) -
             holding_model(&mut out, m);
         }
         for c in passing_checks {
-            out.styled(Style::Green, "ok")
-                .text(format!("      check {:?}\n", c.title));
+            holding_check(&mut out, c);
         }
         return Some(out);
     }
@@ -121,8 +120,7 @@ pub(crate) fn violates_failure(report: &Report, models: &Models, traces: &Traces
         holding_model(&mut out, m);
     }
     for c in report.checks() {
-        out.styled(Style::Green, "ok")
-            .text(format!("      check {:?}\n", c.title));
+        holding_check(&mut out, c);
     }
     captured(&mut out, models, traces);
     Some(out)
@@ -155,6 +153,11 @@ fn holding_model(out: &mut Styled, m: &ModelReport) {
     for w in m.warnings.iter().filter(|w| !w.starts_with("vacuous")) {
         out.text(format!("        warning: {w}\n"));
     }
+}
+
+fn holding_check(out: &mut Styled, c: &CheckReport) {
+    out.styled(Style::Green, "ok")
+        .text(format!("      check {:?}\n", c.title));
 }
 
 fn vacuity(m: &ModelReport) -> String {
