@@ -25,6 +25,8 @@ pub mod pipeline;
 pub mod report;
 pub mod schema;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod watch;
 
 pub use error::{Error, Result};

@@ -30,6 +30,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 pub use detect::{detect_format, Format};
+/// The capture of `tracecheck::testing` converts the SDK's spans with this same code.
+#[cfg(feature = "testing")]
+pub(crate) use otlp_proto::convert_resource_spans;
 pub use raw::{render_value, RawTables};
 pub use semconv::Promoted;
 pub use span::*;

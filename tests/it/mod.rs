@@ -1,6 +1,8 @@
 mod aggregate;
 mod bank_e2e;
 mod bank_logic;
+#[cfg(feature = "testing")]
+mod capture;
 mod cases;
 mod check;
 mod cli;
@@ -15,5 +17,7 @@ mod html_escape;
 mod jaeger_suite;
 mod python_sdk;
 mod reference;
+#[cfg(feature = "testing")]
+mod seed_unit;
 mod show;
 mod watch;
