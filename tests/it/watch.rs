@@ -218,13 +218,19 @@ fn streamed_bank_traces_give_exactly_the_violations_of_check() {
         .collect();
     assert_eq!(got, expected);
     assert_eq!(events.len(), expected.len(), "each violation reported once");
+    // The bound is the idle time plus one second. A debug build on a busy 2-core machine checks
+    // the seven models of a batch several times slower than a release build, and a trace that
+    // completes while a batch is being checked waits for it, so debug builds get two more
+    // seconds; the release figures (p50/p99) are in BENCHMARKS.md.
+    let slack = if cfg!(debug_assertions) {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_secs(1)
+    };
     for (at, e) in &events {
         let sent = last_span_sent[e["trace_id"].as_str().unwrap()];
         let delay = at.duration_since(sent);
-        assert!(
-            delay <= idle + Duration::from_secs(1),
-            "{delay:?} after the trace's last span: {e}"
-        );
+        assert!(delay <= idle + slack, "{delay:?} after the trace's last span: {e}");
     }
     let m = runtime.block_on(scrape(&w.metrics));
     assert_eq!(m["tracecheck_spans_received_total"], spans.len() as f64);
