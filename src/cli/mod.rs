@@ -5,6 +5,7 @@ mod collect_cmd;
 mod compact_cmd;
 mod duration;
 mod explain_cmd;
+mod fetch_cmd;
 mod fmt_cmd;
 mod gen_cmd;
 mod ingest_cmd;
@@ -35,6 +36,8 @@ enum Command {
     Check(check_cmd::Args),
     /// Receive OTLP (gRPC and HTTP) and write whole traces to a dataset until SIGINT/SIGTERM.
     Collect(collect_cmd::Args),
+    /// Pull traces of a service from Jaeger or Tempo into a dataset (resumable; retries; paged by time).
+    Fetch(fetch_cmd::Args),
     /// Merge a dataset's small parts (e.g. the collector's) into larger ones, atomically.
     Compact(compact_cmd::Args),
     /// Print the SQL that models compile to.
@@ -56,6 +59,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Explain(a) => explain_cmd::run(a).await,
         Command::Collect(a) => collect_cmd::run(a).await,
         Command::Compact(a) => compact_cmd::run(a).await,
+        Command::Fetch(a) => fetch_cmd::run(a).await,
         Command::Show(a) => show_cmd::run(a).await,
     }
 }
