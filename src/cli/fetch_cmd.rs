@@ -120,9 +120,11 @@ fn report(a: &Args, backend: Backend, url: &str, (start, end): (i64, i64), s: &F
     );
     if s.interrupted {
         eprintln!(
-            "interrupted: fetched {} traces ({} spans) into {out} before stopping; run the same command \
+            "interrupted: fetched {} {} ({} spans) into {out} before stopping; run the same command \
              again to continue ({requests})",
-            s.traces_fetched, s.spans
+            s.traces_fetched,
+            plural(s.traces_fetched, "trace", "traces"),
+            s.spans
         );
     } else if found == 0 {
         eprintln!(
@@ -138,15 +140,18 @@ fn report(a: &Args, backend: Backend, url: &str, (start, end): (i64, i64), s: &F
         );
     } else if s.traces_fetched == 0 {
         eprintln!(
-            "nothing new: the {} traces found are already in {out}{} ({requests})",
+            "nothing new: the {} {} found {} already in {out}{} ({requests})",
             s.traces_skipped,
+            plural(s.traces_skipped, "trace", "traces"),
+            plural(s.traces_skipped, "is", "are"),
             missing(s)
         );
     } else {
         eprintln!(
-            "fetched {} traces ({} spans) from {} {url}: {} skipped (already in the dataset){}; {requests}; \
+            "fetched {} {} ({} spans) from {} {url}: {} skipped (already in the dataset){}; {requests}; \
              wrote {} {} ({} bytes of Parquet) to {out} in {:.2} s",
             s.traces_fetched,
+            plural(s.traces_fetched, "trace", "traces"),
             s.spans,
             backend.name(),
             s.traces_skipped,

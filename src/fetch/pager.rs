@@ -2,8 +2,10 @@
 //! cursor, so a large time window is walked backwards: when a page is full, the next request ends at
 //! the earliest time among the traces returned (inclusive: traces sharing that time and not yet
 //! returned come in the next page; those already fetched are skipped by id). When the traces of a
-//! full page all share one time, moving the end cannot make progress, so the window is halved; a
-//! window of one time unit that is still full cannot be split further and is reported.
+//! full page all share one time, moving the end cannot make progress, so the window is split at that
+//! time: before it, the instant itself, after it. An instant that is still full cannot be split
+//! further and is reported (more traces than the limit may share it). A full page without any
+//! time (no trace matched inside the window) halves the window.
 //!
 //! Times are integers in the backend's unit (µs for Jaeger, s for Tempo) and windows are closed
 //! intervals, as both APIs treat `start` and `end`.
@@ -63,25 +65,51 @@ impl Pager {
         }
         let clipped = keys.iter().map(|k| (*k).clamp(w.start, w.end));
         let (min, max) = clipped.fold((i64::MAX, i64::MIN), |(lo, hi), k| (lo.min(k), hi.max(k)));
-        if min < max {
+        if keys.is_empty() {
+            // No time to go by: halve.
+            if w.start < w.end {
+                let mid = w.start + (w.end - w.start) / 2;
+                self.push(Window {
+                    start: w.start,
+                    end: mid,
+                });
+                self.push(Window {
+                    start: mid + 1,
+                    end: w.end,
+                });
+            } else {
+                self.truncated.push(w);
+            }
+        } else if min < max {
             // min < max <= w.end: the window shrinks.
-            self.todo.push(Window {
+            self.push(Window {
                 start: w.start,
                 end: min,
             });
-        } else if w.start < w.end {
-            let mid = w.start + (w.end - w.start) / 2;
-            // Older half below, so the newer half is searched first.
-            self.todo.push(Window {
+        } else {
+            // Every trace shares the time `min`: split the window there. The instant itself cannot
+            // be split; before it, the traces' earlier matches (and other traces) are searched;
+            // after it, nothing should remain, but a backend that ranks otherwise gets it searched.
+            self.push(Window {
                 start: w.start,
-                end: mid,
+                end: min - 1,
             });
-            self.todo.push(Window {
-                start: mid + 1,
+            if w == (Window { start: min, end: min }) {
+                self.truncated.push(w);
+            } else {
+                self.push(Window { start: min, end: min });
+            }
+            self.push(Window {
+                start: min + 1,
                 end: w.end,
             });
-        } else {
-            self.truncated.push(w);
+        }
+    }
+
+    /// Queues a window (nothing for an empty one); the last pushed is searched first.
+    fn push(&mut self, w: Window) {
+        if w.start <= w.end {
+            self.todo.push(w);
         }
     }
 
@@ -121,6 +149,10 @@ mod tests {
 
     /// Pages through everything; returns the traces found and the number of requests.
     fn run(traces: &[Vec<i64>], window: Window, limit: usize) -> (BTreeSet<usize>, usize, Pager) {
+        run_with(traces, window, limit, true)
+    }
+
+    fn run_with(traces: &[Vec<i64>], window: Window, limit: usize, with_keys: bool) -> (BTreeSet<usize>, usize, Pager) {
         let mut pager = Pager::new(window, limit);
         let (mut found, mut requests) = (BTreeSet::new(), 0);
         while let Some(w) = pager.next() {
@@ -128,7 +160,7 @@ mod tests {
             assert!(requests < 10_000, "paging does not end");
             let (ids, keys) = search(traces, w, limit);
             found.extend(ids.iter().copied());
-            pager.record(w, ids.len(), &keys);
+            pager.record(w, ids.len(), if with_keys { &keys } else { &[] });
         }
         (found, requests, pager)
     }
@@ -156,14 +188,23 @@ mod tests {
     }
 
     #[test]
-    fn a_full_page_sharing_one_time_halves_the_window() {
+    fn a_full_page_sharing_one_time_splits_the_window_there() {
         // Three traces whose latest match is at 90, each with an earlier match of its own; limit 2.
-        // Only halving reaches the earlier matches that tell them apart.
+        // Only splitting the window reaches the earlier matches that tell them apart.
         let traces = vec![vec![90, 20], vec![90, 30], vec![90, 40], vec![5]];
         let (found, _, pager) = run(&traces, Window { start: 0, end: 100 }, 2);
         assert_eq!(found, (0..4).collect());
         // The one-unit window at 90 was full and could not be split: reported, not silently lost.
         assert_eq!(pager.truncated, vec![Window { start: 90, end: 90 }]);
+    }
+
+    #[test]
+    fn pages_without_times_halve_the_window() {
+        let traces: Vec<Vec<i64>> = (0..30).map(|i| vec![i * 31 + 7]).collect();
+        let (found, requests, pager) = run_with(&traces, Window { start: 0, end: 1000 }, 4, false);
+        assert_eq!(found.len(), 30);
+        assert!(pager.truncated.is_empty());
+        assert!(requests < 60, "{requests}");
     }
 
     #[test]
@@ -182,7 +223,7 @@ mod tests {
     }
 
     #[test]
-    fn a_limit_of_one_pages_by_halving() {
+    fn a_limit_of_one_still_pages() {
         let traces: Vec<Vec<i64>> = (0..20).map(|i| vec![i * 37 + 3]).collect();
         let (found, _, pager) = run(&traces, Window { start: 0, end: 1000 }, 1);
         assert_eq!(found.len(), 20);
