@@ -5,7 +5,8 @@
 mod fake;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use fake::{integration_traces, jaeger, jaeger_trace, restamp_jaeger, restamp_otlp, tempo, Failure, TempoTrace};
 
@@ -290,6 +291,78 @@ fn a_second_run_continues_where_the_first_stopped() {
     );
     assert_eq!(parts(&ds), parts_before);
     assert_eq!(spans_per_trace(&ds), expected_copies());
+}
+
+#[test]
+fn an_interrupted_run_keeps_what_it_wrote_and_the_next_one_continues() {
+    let server = jaeger_archive();
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("ds");
+    let args = ["--page-limit", "3", "--flush-spans", "1"];
+    // A slow backend: each page takes 300 ms, so the run is stopped a few pages in.
+    server.set_delay(Duration::from_millis(300));
+    let child = Command::new(env!("CARGO_BIN_EXE_tracecheck"))
+        .args(["fetch", "--jaeger", &server.url, "--service", "service1", "-o"])
+        .arg(&ds)
+        .args(JAEGER_WINDOW)
+        .args(args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.requests_to("/api/traces").len() < 3 {
+        assert!(Instant::now() < deadline, "no pages requested");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: fetched"), "{err}");
+    assert!(err.contains("run the same command again to continue"), "{err}");
+    let kept = spans_per_trace(&ds);
+    assert!(!kept.is_empty() && kept.len() < COPIES, "{kept:?}");
+    assert!(kept.iter().all(|(_, n)| *n == 11), "whole traces only: {kept:?}");
+
+    server.set_delay(Duration::ZERO);
+    let again = fetch(
+        "--jaeger",
+        &server.url,
+        "service1",
+        &ds,
+        &[&JAEGER_WINDOW[..], &args].concat(),
+    );
+    let err = assert_ok(&again);
+    assert!(
+        err.contains(&format!("fetched {} traces", COPIES - kept.len())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{} skipped (already in the dataset)", kept.len())),
+        "{err}"
+    );
+    assert_eq!(spans_per_trace(&ds), expected_copies());
+}
+
+#[test]
+fn the_token_is_sent_as_a_bearer_token() {
+    let server = jaeger_archive();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tracecheck"))
+        .args(["fetch", "--jaeger", &server.url, "--service", "service1", "-o"])
+        .arg(dir.path().join("ds"))
+        .args(JAEGER_WINDOW)
+        .env("TRACECHECK_FETCH_TOKEN", "s3cret")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let auth = server.auth_headers();
+    assert!(auth.len() >= 2 && auth.iter().all(|a| a == "Bearer s3cret"), "{auth:?}");
 }
 
 #[test]

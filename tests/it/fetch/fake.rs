@@ -4,10 +4,12 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
@@ -30,7 +32,11 @@ type Routes = Box<dyn Fn(&str, &[(String, String)]) -> Answer + Send + Sync>;
 struct App {
     routes: Routes,
     log: Mutex<Vec<String>>,
+    /// The `Authorization` header of each request ("" when absent).
+    auth: Mutex<Vec<String>>,
     failures: Mutex<Vec<Failure>>,
+    /// Milliseconds each answer waits (0: none).
+    delay_ms: AtomicU64,
 }
 
 /// A running fake backend; stops when dropped.
@@ -45,7 +51,9 @@ impl FakeServer {
         let app = Arc::new(App {
             routes,
             log: Mutex::new(Vec::new()),
+            auth: Mutex::new(Vec::new()),
             failures: Mutex::new(Vec::new()),
+            delay_ms: AtomicU64::new(0),
         });
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -80,6 +88,16 @@ impl FakeServer {
         self.app.failures.lock().unwrap().push(failure);
     }
 
+    /// Makes every answer wait this long from now on (a slow backend).
+    pub fn set_delay(&self, delay: Duration) {
+        self.app.delay_ms.store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The `Authorization` header of every request so far ("" when absent).
+    pub fn auth_headers(&self) -> Vec<String> {
+        self.app.auth.lock().unwrap().clone()
+    }
+
     /// Every request so far (`path?query`).
     pub fn requests(&self) -> Vec<String> {
         self.app.log.lock().unwrap().clone()
@@ -99,9 +117,15 @@ impl Drop for FakeServer {
     }
 }
 
-async fn handle(State(app): State<Arc<App>>, uri: Uri) -> Response {
+async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
     let path = uri.path().to_string();
     app.log.lock().unwrap().push(uri.to_string());
+    let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_string());
+    app.auth.lock().unwrap().push(auth.unwrap_or_default());
+    let delay = app.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     {
         let mut failures = app.failures.lock().unwrap();
         if let Some(f) = failures.iter_mut().find(|f| f.times > 0 && path.starts_with(f.path)) {
