@@ -6,13 +6,24 @@ use std::time::Duration;
 
 use datafusion::arrow::compute::kernels::cast_utils::string_to_timestamp_nanos;
 use datafusion::arrow::temporal_conversions::timestamp_ns_to_datetime;
-use tracecheck::fetch::{now_ns, Backend, Fetch, FetchStats, RetryPolicy};
+use tracecheck::fetch::{now_ns, Backend, Fetch, FetchStats, Paging, RetryPolicy};
 use tracecheck::Result;
 
 use super::duration::parse_duration;
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT), after writing what it fetched.
 const INTERRUPTED: u8 = 130;
+
+/// `--paging`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PagingArg {
+    /// By time for Jaeger, bisect for Tempo.
+    Auto,
+    /// The next search ends at the earliest trace of a full page (backends answering newest first).
+    Time,
+    /// A full window is halved and both halves searched (backends answering in any order).
+    Bisect,
+}
 
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("backend").required(true).args(["jaeger", "tempo"])))]
@@ -41,6 +52,9 @@ pub struct Args {
     /// Traces per search request; a full page makes the next request end earlier.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     page_limit: u32,
+    /// How a full page is followed up (see docs/FETCH.md).
+    #[arg(long, value_enum, default_value_t = PagingArg::Auto)]
+    paging: PagingArg,
     /// Send `Authorization: Bearer TOKEN` with every request.
     #[arg(long, env = "TRACECHECK_FETCH_TOKEN", hide_env_values = true)]
     auth_token: Option<String>,
@@ -90,6 +104,11 @@ pub async fn run(a: Args) -> Result<u8> {
         .with_operation(a.operation.clone())
         .with_window(start, end)
         .with_page_limit(a.page_limit as usize)
+        .with_paging(match a.paging {
+            PagingArg::Auto => None,
+            PagingArg::Time => Some(Paging::ByTime),
+            PagingArg::Bisect => Some(Paging::Bisect),
+        })
         .with_auth_token(a.auth_token.clone())
         .with_retry_policy(retry)
         .with_concurrency(a.concurrency)

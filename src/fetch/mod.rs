@@ -42,6 +42,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use reqwest::Url;
 
 pub use client::RetryPolicy;
+pub use pager::Paging;
 
 use crate::error::Error;
 use resume::Sighting;
@@ -96,6 +97,7 @@ pub struct Fetch {
     start_ns: i64,
     end_ns: i64,
     page_limit: usize,
+    paging: Option<Paging>,
     auth_token: Option<String>,
     retry: RetryPolicy,
     concurrency: usize,
@@ -194,6 +196,7 @@ impl Fetch {
             start_ns: end_ns - 3_600_000_000_000,
             end_ns,
             page_limit: 100,
+            paging: None,
             auth_token: None,
             retry: RetryPolicy::default(),
             concurrency: 4,
@@ -221,6 +224,27 @@ impl Fetch {
     pub fn with_page_limit(mut self, limit: usize) -> Self {
         self.page_limit = limit;
         self
+    }
+
+    /// How full pages are followed up; `None` (the default) picks by backend: by time for Jaeger,
+    /// whose stores answer the most recent traces first, bisection for Tempo, which answers any.
+    pub fn with_paging(mut self, paging: Option<Paging>) -> Self {
+        self.paging = paging;
+        self
+    }
+
+    /// The paging used: the configured one, or the backend's default.
+    ///
+    /// ```
+    /// use tracecheck::fetch::{Backend, Fetch, Paging};
+    /// assert_eq!(Fetch::new(Backend::Tempo, "http://t", "s", "o").paging(), Paging::Bisect);
+    /// assert_eq!(Fetch::new(Backend::Jaeger, "http://j", "s", "o").paging(), Paging::ByTime);
+    /// ```
+    pub fn paging(&self) -> Paging {
+        self.paging.unwrap_or(match self.backend {
+            Backend::Jaeger => Paging::ByTime,
+            Backend::Tempo => Paging::Bisect,
+        })
     }
 
     /// The configured traces per search request.

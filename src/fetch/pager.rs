@@ -1,19 +1,34 @@
 //! Paging a search by time. Trace search APIs answer at most `limit` traces per request and have no
-//! cursor, so a large time window is walked backwards: when a page is full, the next request ends at
-//! the earliest time among the traces returned (inclusive: traces sharing that time and not yet
-//! returned come in the next page; those already fetched are skipped by id). When the traces of a
-//! full page all share one time, moving the end cannot make progress, so the window is split at that
-//! time: before it, the instant itself, after it. An instant that is still full cannot be split
-//! further and is reported (more traces than the limit may share it). A full page without any
-//! time (no trace matched inside the window) halves the window.
+//! cursor, so a large time window is searched piece by piece, newest first, in one of two ways.
 //!
-//! Times are integers in the backend's unit (µs for Jaeger, s for Tempo) and windows are closed
-//! intervals, as both APIs treat `start` and `end`.
+//! [`Paging::ByTime`], for backends that return the most recent traces of a window first: when a
+//! page is full, the next request ends at the earliest time among the traces returned (inclusive:
+//! traces sharing that time and not yet returned come in the next page; those already fetched are
+//! skipped by id). When the traces of a full page all share one time, moving the end cannot make
+//! progress, so the window is split at that time: before it, the instant itself, after it. A full
+//! page without any time (no trace matched inside the window) halves the window.
 //!
 //! The "time" of a trace in a page is the latest time, within the window, at which it matched the
-//! search (Jaeger: the latest start of its spans of the service; Tempo: its start). Backends return
-//! the most recent traces of a window first; with that key, a trace not yet returned always has a
-//! match at or before the earliest key of the page, so the next window still finds it.
+//! search (Jaeger: the latest start of its spans of the service). If the backend ranks by that time,
+//! a trace not yet returned has a match at or before the earliest time of the page, so the next
+//! window still finds it.
+//!
+//! [`Paging::Bisect`], for backends that return *any* `limit` matching traces (Tempo returns the
+//! first it finds): a full window is halved and both halves are searched, until no window is full.
+//! It needs about twice the requests and makes no assumption about the order.
+//!
+//! Either way, a window of one unit that is still full cannot be split and is reported: more traces
+//! than the limit may share that instant. Times are integers in the backend's unit (µs for Jaeger,
+//! s for Tempo) and windows are closed intervals, as both APIs treat `start` and `end`.
+
+/// How full pages are followed up (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// End the next search at the earliest trace of a full page (newest-first backends).
+    ByTime,
+    /// Halve a full window and search both halves (backends in any order).
+    Bisect,
+}
 
 /// A closed interval of backend time units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +50,7 @@ impl Window {
 #[derive(Debug)]
 pub(crate) struct Pager {
     limit: usize,
+    paging: Paging,
     /// A stack: the newest window is on top.
     todo: Vec<Window>,
     /// Windows of one unit that held a full page: traces beyond the limit may be missing there.
@@ -43,9 +59,10 @@ pub(crate) struct Pager {
 }
 
 impl Pager {
-    pub fn new(window: Window, limit: usize) -> Pager {
+    pub fn new(window: Window, limit: usize, paging: Paging) -> Pager {
         Pager {
             limit: limit.max(1),
+            paging,
             todo: vec![window],
             truncated: Vec::new(),
             total: window.len(),
@@ -63,6 +80,10 @@ impl Pager {
         if traces < self.limit {
             return;
         }
+        let keys = match self.paging {
+            Paging::ByTime => keys,
+            Paging::Bisect => &[],
+        };
         let clipped = keys.iter().map(|k| (*k).clamp(w.start, w.end));
         let (min, max) = clipped.fold((i64::MAX, i64::MIN), |(lo, hi), k| (lo.min(k), hi.max(k)));
         if keys.is_empty() {
@@ -134,6 +155,12 @@ mod tests {
     /// A backend in memory: each trace has its match times; a search returns the `limit` traces
     /// with the latest match in the window (ties by id), and each trace's key in that window.
     fn search(traces: &[Vec<i64>], w: Window, limit: usize) -> (Vec<usize>, Vec<i64>) {
+        search_ranked(traces, w, limit, false)
+    }
+
+    /// As `search`; with `oldest_first`, the backend returns the `limit` traces with the *earliest*
+    /// match instead (an order `Paging::ByTime` does not expect).
+    fn search_ranked(traces: &[Vec<i64>], w: Window, limit: usize, oldest_first: bool) -> (Vec<usize>, Vec<i64>) {
         let mut hits: Vec<(i64, usize)> = traces
             .iter()
             .enumerate()
@@ -143,24 +170,33 @@ mod tests {
             })
             .collect();
         hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        if oldest_first {
+            hits.reverse();
+        }
         hits.truncate(limit);
         (hits.iter().map(|h| h.1).collect(), hits.iter().map(|h| h.0).collect())
     }
 
     /// Pages through everything; returns the traces found and the number of requests.
     fn run(traces: &[Vec<i64>], window: Window, limit: usize) -> (BTreeSet<usize>, usize, Pager) {
-        run_with(traces, window, limit, true)
+        run_with(traces, window, limit, Paging::ByTime, false)
     }
 
-    fn run_with(traces: &[Vec<i64>], window: Window, limit: usize, with_keys: bool) -> (BTreeSet<usize>, usize, Pager) {
-        let mut pager = Pager::new(window, limit);
+    fn run_with(
+        traces: &[Vec<i64>],
+        window: Window,
+        limit: usize,
+        paging: Paging,
+        oldest_first: bool,
+    ) -> (BTreeSet<usize>, usize, Pager) {
+        let mut pager = Pager::new(window, limit, paging);
         let (mut found, mut requests) = (BTreeSet::new(), 0);
         while let Some(w) = pager.next() {
             requests += 1;
             assert!(requests < 10_000, "paging does not end");
-            let (ids, keys) = search(traces, w, limit);
+            let (ids, keys) = search_ranked(traces, w, limit, oldest_first);
             found.extend(ids.iter().copied());
-            pager.record(w, ids.len(), if with_keys { &keys } else { &[] });
+            pager.record(w, ids.len(), &keys);
         }
         (found, requests, pager)
     }
@@ -201,10 +237,33 @@ mod tests {
     #[test]
     fn pages_without_times_halve_the_window() {
         let traces: Vec<Vec<i64>> = (0..30).map(|i| vec![i * 31 + 7]).collect();
-        let (found, requests, pager) = run_with(&traces, Window { start: 0, end: 1000 }, 4, false);
+        let mut pager = Pager::new(Window { start: 0, end: 1000 }, 4, Paging::ByTime);
+        let (mut found, mut requests) = (BTreeSet::new(), 0);
+        while let Some(w) = pager.next() {
+            requests += 1;
+            let (ids, _) = search(&traces, w, 4);
+            found.extend(ids.iter().copied());
+            pager.record(w, ids.len(), &[]);
+        }
         assert_eq!(found.len(), 30);
         assert!(pager.truncated.is_empty());
         assert!(requests < 60, "{requests}");
+    }
+
+    #[test]
+    fn bisection_does_not_depend_on_the_order_of_answers() {
+        // A backend answering the oldest traces of a window first: paging by time would skip the
+        // traces between the page's earliest and the window's end; bisection finds them all.
+        let traces: Vec<Vec<i64>> = (0..40).map(|i| vec![i * 97 % 1000]).collect();
+        let window = Window { start: 0, end: 1000 };
+        let (by_time, _, _) = run_with(&traces, window, 5, Paging::ByTime, true);
+        assert!(by_time.len() < 40, "the order matters to ByTime");
+        let (found, requests, pager) = run_with(&traces, window, 5, Paging::Bisect, true);
+        assert_eq!(found.len(), 40);
+        assert!(pager.truncated.is_empty());
+        assert!(requests < 40, "{requests}");
+        let (found, _, _) = run_with(&traces, window, 5, Paging::Bisect, false);
+        assert_eq!(found.len(), 40);
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl Fetch {
             start: self.start_ns.div_euclid(unit),
             end: self.end_ns.div_euclid(unit) + i64::from(self.end_ns.rem_euclid(unit) != 0),
         };
-        let mut pager = Pager::new(window, self.page_limit);
+        let mut pager = Pager::new(window, self.page_limit, self.paging());
         let bar = self.progress_bar(pager.total());
         let outcome = {
             let work = self.pages(&api, &client, &mut pager, &mut known, &mut archive, &mut stats, &bar);

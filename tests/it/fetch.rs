@@ -458,8 +458,9 @@ fn tempo_search_and_trace_by_id_in_every_body_shape() {
         .collect();
     assert_eq!(spans_per_trace(&ds), want);
     assert!(err.contains("fetched 3 traces (3 spans)"), "{err}");
+    // The fake answers the oldest traces first, as Tempo may: the full window is bisected.
     let searches = server.requests_to("/api/search?");
-    assert!(searches.len() >= 2, "{searches:#?}");
+    assert!(searches.len() >= 3, "{searches:#?}");
     assert!(
         searches
             .iter()

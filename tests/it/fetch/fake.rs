@@ -341,8 +341,9 @@ fn logfmt(text: &str) -> Vec<(String, String)> {
 }
 
 /// Tempo's API over `traces`: a search returns, of the traces of the service (and span name) that
-/// overlap the window (seconds), the `limit` latest by start; trace ids lose their leading zeros,
-/// as Tempo prints them. Trace bodies rotate through Tempo's three shapes.
+/// overlap the window (seconds), the first `limit` it finds — in storage order (here the oldest
+/// first), not the most recent, as Tempo does; trace ids lose their leading zeros, as Tempo prints
+/// them. Trace bodies rotate through Tempo's three shapes.
 pub fn tempo(traces: Vec<TempoTrace>) -> FakeServer {
     FakeServer::start(Box::new(move |path, query| {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -373,7 +374,7 @@ pub fn tempo(traces: Vec<TempoTrace>) -> FakeServer {
                         (first <= end && last >= start).then(|| (first, otlp_trace_id(&t.otlp)))
                     })
                     .collect();
-                hits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                hits.sort();
                 let found: Vec<Value> = hits
                     .iter()
                     .take(limit as usize)
