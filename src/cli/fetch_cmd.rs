@@ -49,7 +49,7 @@ pub struct Args {
     /// The window's end (same forms as --start) [default: now].
     #[arg(long, value_parser = parse_time, value_name = "TIME")]
     end: Option<i64>,
-    /// Traces per search request; a full page makes the next request end earlier.
+    /// Traces per search request (a full page is followed up, see --paging).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     page_limit: u32,
     /// How a full page is followed up (see docs/FETCH.md).

@@ -161,7 +161,8 @@ impl Client {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return transient(chain(&e), None, None),
+            // The URL leads the final message already.
+            Err(e) => return transient(chain(&e.without_url()), None, None),
         };
         let status = resp.status();
         let retry_after = retry_after(resp.headers());
@@ -170,7 +171,7 @@ impl Client {
             Ok(b) => b,
             Err(e) => {
                 return transient(
-                    format!("HTTP {status}, then reading the body: {}", chain(&e)),
+                    format!("HTTP {status}, then reading the body: {}", chain(&e.without_url())),
                     None,
                     None,
                 )

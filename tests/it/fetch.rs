@@ -246,6 +246,34 @@ fn retries_give_up_with_the_last_error() {
 }
 
 #[test]
+fn timeouts_and_refused_connections_are_retried_then_reported() {
+    let server = jaeger_archive();
+    server.set_delay(Duration::from_millis(500));
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--timeout", "100ms", "--retries", "1"];
+    let out = fetch("--jaeger", &server.url, "service1", &dir.path().join("ds"), &args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("/api/services: error sending request"), "{err}");
+    assert!(err.contains("timed out"), "{err}");
+    assert!(err.contains("(gave up after 2 attempts)"), "{err}");
+    assert_eq!(server.requests_to("/api/services").len(), 2);
+
+    // Nothing listens on a port just released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = fetch("--jaeger", &url, "service1", &dir.path().join("ds"), &args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Connection refused"), "{err}");
+    assert!(err.contains("(gave up after 2 attempts)"), "{err}");
+}
+
+#[test]
 fn a_second_run_continues_where_the_first_stopped() {
     let server = jaeger_archive();
     let dir = tempfile::tempdir().unwrap();
