@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use super::super::common::fixtures;
+use crate::it::common::fixtures;
 
 /// A planned failure: requests whose path starts with `path` answer `status` (`times` times).
 pub struct Failure {
