@@ -226,8 +226,9 @@ impl Fetch {
         self
     }
 
-    /// How full pages are followed up; `None` (the default) picks by backend: by time for Jaeger,
-    /// whose stores answer the most recent traces first, bisection for Tempo, which answers any.
+    /// How full pages are followed up; `None` (the default) picks by backend: by time for Jaeger
+    /// (assuming its store answers the most recent traces first), bisection for Tempo, which
+    /// answers the first traces it finds.
     pub fn with_paging(mut self, paging: Option<Paging>) -> Self {
         self.paging = paging;
         self
