@@ -18,6 +18,7 @@ pub mod compile;
 pub mod engine;
 pub mod error;
 pub mod export;
+pub mod fetch;
 pub mod gen;
 pub mod ingest;
 pub mod model;

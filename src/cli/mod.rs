@@ -5,6 +5,7 @@ mod collect_cmd;
 mod compact_cmd;
 mod duration;
 mod explain_cmd;
+mod fetch_cmd;
 mod fmt_cmd;
 mod gen_cmd;
 mod ingest_cmd;
@@ -39,6 +40,8 @@ enum Command {
     /// Receive OTLP like `collect` and check every complete trace live: violations as JSON lines,
     /// a webhook, Prometheus /metrics; exit 1 if any violation was reported.
     Watch(watch_cmd::Args),
+    /// Pull traces of a service from Jaeger or Tempo into a dataset (resumable; retries; paged by time).
+    Fetch(fetch_cmd::Args),
     /// Merge a dataset's small parts (e.g. the collector's) into larger ones, atomically.
     Compact(compact_cmd::Args),
     /// Print the SQL that models compile to.
@@ -61,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Collect(a) => collect_cmd::run(a).await,
         Command::Compact(a) => compact_cmd::run(a).await,
         Command::Watch(a) => watch_cmd::run(a).await,
+        Command::Fetch(a) => fetch_cmd::run(a).await,
         Command::Show(a) => show_cmd::run(a).await,
     }
 }

@@ -11,6 +11,7 @@ mod common;
 mod compact;
 mod conversion_pairs;
 mod differential;
+mod fetch;
 mod fixtures;
 mod html;
 mod html_escape;
