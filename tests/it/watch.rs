@@ -29,6 +29,10 @@ struct WatchProc {
 
 impl WatchProc {
     fn start(models: &Path, idle: &str) -> WatchProc {
+        Self::start_with(models, idle, &[])
+    }
+
+    fn start_with(models: &Path, idle: &str, extra: &[&str]) -> WatchProc {
         let mut child = Command::new(super::common::bin())
             .arg("watch")
             .arg(models)
@@ -41,6 +45,7 @@ impl WatchProc {
                 "127.0.0.1:0",
             ])
             .args(["--trace-idle", idle])
+            .args(extra)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -447,4 +452,79 @@ fn per_window_check_rules_report_what_check_reports() {
         .collect();
     assert_eq!(got, expected);
     assert!(before_shutdown >= 0.0);
+}
+
+#[test]
+fn events_reach_a_webhook_that_fails_first() {
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("m.model");
+    std::fs::write(
+        &models,
+        "model \"No rollbacks\" {\n    expect no span(name = \"rollback\")\n}\n",
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // A real HTTP server on 127.0.0.1: answers 503 to the first POST, then 200; keeps the bodies.
+    let received: Arc<Mutex<Vec<(StatusCode, J)>>> = Arc::default();
+    let log = received.clone();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    runtime.spawn(async move {
+        let app = axum::Router::new().route(
+            "/hook",
+            post(move |body: String| {
+                let log = log.clone();
+                async move {
+                    let mut log = log.lock().unwrap();
+                    let status = if log.is_empty() {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::OK
+                    };
+                    log.push((status, serde_json::from_str(&body).unwrap()));
+                    status
+                }
+            }),
+        );
+        axum::serve(listener, app).await.unwrap();
+    });
+    let w = WatchProc::start_with(&models, "200ms", &["--webhook", &url]);
+    runtime.block_on(async {
+        let mut client = TraceServiceClient::connect(w.grpc.clone()).await.unwrap();
+        client
+            .export(req(vec![
+                span(0xcc, 1, None, "POST /withdraw", 0, 100),
+                span(0xcc, 2, Some(1), "rollback", 10, 20),
+            ]))
+            .await
+            .unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while received.lock().unwrap().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "webhook calls: {:?}",
+            received.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let calls = received.lock().unwrap().clone();
+    // The same batch twice: refused, then delivered; a JSON array of the events.
+    assert_eq!(calls[0].1, calls[1].1);
+    assert_eq!(calls[1].0, StatusCode::OK);
+    let batch = calls[1].1.as_array().unwrap();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0]["model"], "No rollbacks");
+    assert_eq!(batch[0]["trace_id"], format!("{:032x}", 0xcc));
+    let m = runtime.block_on(scrape(&w.metrics));
+    assert_eq!(m["tracecheck_webhook_sent_total"], 1.0);
+    assert_eq!(m["tracecheck_webhook_retries_total"], 1.0);
+    let (code, events) = w.stop();
+    assert_eq!(code, Some(1));
+    assert_eq!(events.len(), 1, "the JSON lines carry the same event");
 }
