@@ -270,7 +270,7 @@ fn compile_rule(title: &str, index: usize, r: &CheckRule) -> CResult<CompiledRul
         text: r.to_string(),
         group_names,
         windowed: r.per.is_some(),
-        window_ns: r.per.as_ref().map(|w| w.node as i64),
+        window_ns: r.per.as_ref().map(|w| w.node),
         unit,
         op: r.op.node,
         threshold,

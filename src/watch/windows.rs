@@ -158,10 +158,8 @@ impl Windows {
         let watermark = self.latest_end.saturating_sub(self.lateness);
         let last_start = self.traces.values().map(|h| h.last_start).max();
         for i in 0..self.sizes.len() {
-            loop {
-                let (w, Some(t)) = (self.sizes[i].w, self.sizes[i].next) else {
-                    break;
-                };
+            let w = self.sizes[i].w;
+            while let Some(t) = self.sizes[i].next {
                 let closes = if all {
                     last_start.is_some_and(|l| t <= l)
                 } else {
