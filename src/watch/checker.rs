@@ -18,6 +18,7 @@ use crate::collect::{DatasetSink, TraceSink};
 use crate::engine::{register_raw, session};
 use crate::error::Result;
 use crate::ingest::{RawTables, Span, SpanSink};
+use crate::schema::TABLES;
 
 use super::emit::{Emitter, Event};
 use super::metrics::Metrics;
@@ -177,14 +178,27 @@ impl CheckSink {
         }
         let ctx = session();
         register_raw(&ctx, raw)?;
-        let mut found: HashMap<u128, Vec<(String, Violation)>> = HashMap::new();
-        for (path, blocks) in &self.files {
+        // Models run side by side, each in its own session over the same memory tables (the
+        // staged plan registers a table per model): small batches are mostly planning, which
+        // then overlaps on the cores.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (path, blocks) in self.files.iter() {
             for block in blocks {
                 let Compiled::Model(_, compiled) = block else { continue };
-                for v in violations_only(compiled, &ctx).await? {
-                    let id = u128::from_str_radix(&v.trace_id, 16).unwrap_or_default();
-                    found.entry(id).or_default().push((path.clone(), v));
+                let own = session();
+                for t in TABLES {
+                    own.register_table(t, ctx.table_provider(t).await?)?;
                 }
+                let (path, compiled) = (path.clone(), compiled.clone());
+                tasks.spawn(async move { violations_only(&compiled, &own).await.map(|v| (path, v)) });
+            }
+        }
+        let mut found: HashMap<u128, Vec<(String, Violation)>> = HashMap::new();
+        while let Some(done) = tasks.join_next().await {
+            let (path, violations) = done.map_err(|e| crate::Error::Bug(format!("model check task failed: {e}")))??;
+            for v in violations {
+                let id = u128::from_str_radix(&v.trace_id, 16).unwrap_or_default();
+                found.entry(id).or_default().push((path.clone(), v));
             }
         }
         let reported_at = Instant::now();
