@@ -253,41 +253,41 @@ mod tests;
 /// assert_eq!(split.len(), 3);
 /// ```
 pub fn split_by_trace(req: &ExportTraceServiceRequest, traces: usize) -> Vec<ExportTraceServiceRequest> {
+    let traces = traces.max(1);
     let mut group_of: HashMap<&[u8], usize> = HashMap::new();
+    let mut out: Vec<ExportTraceServiceRequest> = Vec::new();
     for rs in &req.resource_spans {
+        // Per group, the index of this resource's and scope's copy in that group's request.
+        let mut resource_at: HashMap<usize, usize> = HashMap::new();
         for ss in &rs.scope_spans {
+            let mut scope_at: HashMap<usize, usize> = HashMap::new();
             for s in &ss.spans {
                 let next = group_of.len();
-                group_of.entry(&s.trace_id).or_insert(next);
+                let g = *group_of.entry(&s.trace_id).or_insert(next) / traces;
+                if g == out.len() {
+                    out.push(ExportTraceServiceRequest::default());
+                }
+                let group = &mut out[g];
+                let r = *resource_at.entry(g).or_insert_with(|| {
+                    group.resource_spans.push(pb::ResourceSpans {
+                        resource: rs.resource.clone(),
+                        scope_spans: Vec::new(),
+                        schema_url: rs.schema_url.clone(),
+                    });
+                    group.resource_spans.len() - 1
+                });
+                let scopes = &mut group.resource_spans[r].scope_spans;
+                let k = *scope_at.entry(g).or_insert_with(|| {
+                    scopes.push(pb::ScopeSpans {
+                        scope: ss.scope.clone(),
+                        spans: Vec::new(),
+                        schema_url: ss.schema_url.clone(),
+                    });
+                    scopes.len() - 1
+                });
+                scopes[k].spans.push(s.clone());
             }
         }
     }
-    let groups = group_of.len().div_ceil(traces.max(1));
-    (0..groups)
-        .map(|g| {
-            let resource_spans = req
-                .resource_spans
-                .iter()
-                .map(|rs| pb::ResourceSpans {
-                    scope_spans: rs
-                        .scope_spans
-                        .iter()
-                        .map(|ss| pb::ScopeSpans {
-                            spans: ss
-                                .spans
-                                .iter()
-                                .filter(|s| group_of[s.trace_id.as_slice()] / traces.max(1) == g)
-                                .cloned()
-                                .collect(),
-                            ..ss.clone()
-                        })
-                        .filter(|ss| !ss.spans.is_empty())
-                        .collect(),
-                    ..rs.clone()
-                })
-                .filter(|rs| !rs.scope_spans.is_empty())
-                .collect();
-            ExportTraceServiceRequest { resource_spans }
-        })
-        .collect()
+    out
 }
