@@ -31,7 +31,7 @@ for proto in grpc http; do
   # The time's own pid is $pid; SIGTERM goes to the collector, its child.
   kill -TERM "$(pgrep -P "$pid")"
   wait "$pid" || true
-  read -r wall user sys kib < "$work/collect-time.txt"
+  read -r wall user sys kib < <(tail -1 "$work/collect-time.txt")
   written=$("$bin" sql --data "$ds" --format csv "SELECT count(*) FROM spans" | tail -1)
   python3 - "$proto" "$result" "$written" "$kib" "$user" "$sys" <<'PY'
 import json, sys

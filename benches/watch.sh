@@ -37,14 +37,15 @@ end=$(date +%s.%N)
 curl -s "http://$metrics/metrics" > "$work/watch-metrics.txt"
 kill -TERM "$(pgrep -P "$pid")"
 wait "$pid" || true
-read -r wall user sys kib < "$work/watch-time.txt"
+# GNU time puts "Command exited with non-zero status 1" first when watch reported violations.
+read -r wall user sys kib < <(tail -1 "$work/watch-time.txt")
 python3 - "$result" "$start" "$end" "$kib" "$user" "$sys" "$work/watch-events.jsonl" "$work/watch-metrics.txt" <<'PY'
 import json, sys, statistics
 r = json.loads(sys.argv[1]); start, end = float(sys.argv[2]), float(sys.argv[3])
 kib, cpu = int(sys.argv[4]), float(sys.argv[5]) + float(sys.argv[6])
 events = [json.loads(l) for l in open(sys.argv[7])]
 lat = sorted(e["latency_ms"] for e in events if e["event"] == "violation")
-metrics = {l.split()[0]: float(l.split()[1]) for l in open(sys.argv[8]) if l and not l.startswith("#")}
+metrics = {l.rsplit(" ", 1)[0]: float(l.rsplit(" ", 1)[1]) for l in open(sys.argv[8]) if l.strip() and not l.startswith("#")}
 def q(p): return lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
 spans = r["spans_acked"]
 print(f"intake: {spans:,} spans in {r['seconds']:.2f} s = {spans / r['seconds']:,.0f} spans/s "
