@@ -51,6 +51,25 @@ pub trait SpanSink {
     fn reject(&mut self, err: Error) -> Result<()>;
 }
 
+/// A vector collects spans; a record that cannot be decoded fails the input (no `--keep-going`).
+///
+/// ```
+/// use tracecheck::ingest::{Span, SpanSink};
+/// let mut spans: Vec<Span> = Vec::new();
+/// spans.push(Span { trace_id: 1, span_id: 1, ..Default::default() });
+/// SpanSink::push(&mut spans, Span { trace_id: 1, span_id: 2, ..Default::default() }).unwrap();
+/// assert_eq!(spans.len(), 2);
+/// ```
+impl SpanSink for Vec<Span> {
+    fn push(&mut self, span: Span) -> Result<()> {
+        Vec::push(self, span);
+        Ok(())
+    }
+    fn reject(&mut self, err: Error) -> Result<()> {
+        Err(err)
+    }
+}
+
 /// Checks the rules every span must satisfy; `Err` says what is wrong (without position: the caller
 /// knows where the span came from).
 ///

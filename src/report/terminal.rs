@@ -106,7 +106,7 @@ fn fit(s: &str, width: usize) -> String {
 
 /// Control characters in data (an escape sequence in a span name could rewrite the terminal) are
 /// shown escaped.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     if !s.chars().any(char::is_control) {
         return s.to_string();
     }

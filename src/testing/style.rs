@@ -90,22 +90,7 @@ pub(crate) fn colour_wanted() -> bool {
         && std::io::stderr().is_terminal()
 }
 
-/// Control characters in data (an escape sequence in a span name could rewrite the terminal) are
-/// shown escaped.
-pub(crate) fn clean(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+pub(crate) use crate::report::terminal::clean;
 
 #[cfg(test)]
 mod tests {

@@ -10,34 +10,21 @@ use datafusion::prelude::SessionContext;
 use tracecheck::check::{run_check, CheckReport};
 use tracecheck::compile::compile_check;
 use tracecheck::gen::{generate_bank, BankOptions};
-use tracecheck::ingest::{RawTables, Span, SpanSink, Value};
+use tracecheck::ingest::{RawTables, Span, Value};
 use tracecheck::model::{parse_file, Item};
 
 use super::common::{tracecheck, tracecheck_ok};
 
-#[derive(Default)]
-struct Collect(Vec<Span>);
-
-impl SpanSink for Collect {
-    fn push(&mut self, span: Span) -> tracecheck::Result<()> {
-        self.0.push(span);
-        Ok(())
-    }
-    fn reject(&mut self, err: tracecheck::Error) -> tracecheck::Result<()> {
-        Err(err)
-    }
-}
-
 /// The generated spans, and a session over the same spans.
 fn bank(traces: usize, seed: u64) -> (Vec<Span>, SessionContext) {
     let opts = BankOptions::new(traces).with_seed(seed);
-    let mut spans = Collect::default();
+    let mut spans: Vec<Span> = Vec::new();
     generate_bank(&opts, &mut spans).unwrap();
     let mut raw = RawTables::new(false);
     generate_bank(&opts, &mut raw).unwrap();
     let ctx = tracecheck::engine::session();
     tracecheck::engine::register_raw(&ctx, raw).unwrap();
-    (spans.0, ctx)
+    (spans, ctx)
 }
 
 async fn run(text: &str, ctx: &SessionContext) -> CheckReport {

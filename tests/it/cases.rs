@@ -8,28 +8,13 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use tracecheck::check::{check_compiled, compile_file, DataNames};
-use tracecheck::ingest::{decode_file, Span, SpanSink};
+use tracecheck::ingest::{decode_file, Span};
 use tracecheck::model::{parse_file, Item};
-use tracecheck::Error;
 
 use super::reference;
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
-}
-
-#[derive(Default)]
-struct Collect(Vec<Span>);
-
-impl SpanSink for Collect {
-    fn push(&mut self, span: Span) -> tracecheck::Result<()> {
-        self.0.push(span);
-        Ok(())
-    }
-
-    fn reject(&mut self, err: Error) -> tracecheck::Result<()> {
-        Err(err)
-    }
 }
 
 fn data_path(dir: &Path, source: &str) -> PathBuf {
@@ -52,14 +37,14 @@ async fn run_case(dir: &Path) -> String {
         .await
         .unwrap();
 
-    let mut spans = Collect::default();
+    let mut spans: Vec<Span> = Vec::new();
     decode_file(&data, &mut spans).unwrap();
     let mut out = String::new();
     for (m, item) in report.models.iter().zip(&file.items) {
         let Item::Model(model) = item else {
             unreachable!("cases hold models")
         };
-        let want: Vec<_> = reference::evaluate(model, &spans.0)
+        let want: Vec<_> = reference::evaluate(model, &spans)
             .into_iter()
             .map(|r| (r.clause, r.trace_id, r.assignment, r.matched, r.witnesses))
             .collect();

@@ -9,19 +9,6 @@ use tracecheck::store::{assemble, compact, Dataset, Manifest};
 
 use super::common::tracecheck_ok;
 
-#[derive(Default)]
-struct Collect(Vec<Span>);
-
-impl SpanSink for Collect {
-    fn push(&mut self, span: Span) -> tracecheck::Result<()> {
-        self.0.push(span);
-        Ok(())
-    }
-    fn reject(&mut self, err: tracecheck::Error) -> tracecheck::Result<()> {
-        Err(err)
-    }
-}
-
 /// Writes `groups` as separate parts of a dataset at `dir`.
 fn write_parts(dir: &Path, groups: Vec<Vec<Span>>) {
     let mut ds = Dataset::create_or_open(dir).unwrap();
@@ -56,9 +43,8 @@ fn dump(dir: &Path) -> String {
 #[test]
 fn compact_joins_split_traces_into_the_tables_of_one_ingest() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut spans = Collect::default();
+    let mut spans: Vec<Span> = Vec::new();
     generate_bank(&BankOptions::new(300).with_seed(7), &mut spans).unwrap();
-    let spans = spans.0;
     // Reference: everything in one go.
     write_parts(&tmp.path().join("one"), vec![spans.clone()]);
     // Every trace split over three parts (round robin), as late spans would arrive.
@@ -92,10 +78,10 @@ fn compact_joins_split_traces_into_the_tables_of_one_ingest() {
 fn files_not_in_the_manifest_are_invisible_and_old_datasets_are_adopted() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ds");
-    let mut spans = Collect::default();
+    let mut spans: Vec<Span> = Vec::new();
     generate_bank(&BankOptions::new(20).with_seed(1), &mut spans).unwrap();
-    let n = spans.0.len();
-    write_parts(&dir, vec![spans.0]);
+    let n = spans.len();
+    write_parts(&dir, vec![spans]);
     let count = |dir: &Path| {
         tracecheck_ok(
             &[
@@ -130,9 +116,9 @@ fn files_not_in_the_manifest_are_invisible_and_old_datasets_are_adopted() {
 fn compact_command_reports_its_work() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ds");
-    let mut spans = Collect::default();
+    let mut spans: Vec<Span> = Vec::new();
     generate_bank(&BankOptions::new(10).with_seed(3), &mut spans).unwrap();
-    let (a, b): (Vec<_>, Vec<_>) = spans.0.into_iter().partition(|s| s.trace_id % 2 == 0);
+    let (a, b): (Vec<_>, Vec<_>) = spans.into_iter().partition(|s| s.trace_id % 2 == 0);
     write_parts(&dir, vec![a, b]);
     let out = super::common::tracecheck(&["compact", dir.to_str().unwrap()], tmp.path());
     assert!(out.status.success());

@@ -123,19 +123,6 @@ async fn scrape(url: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
-#[derive(Default)]
-struct Collect(Vec<Span>);
-
-impl SpanSink for Collect {
-    fn push(&mut self, span: Span) -> tracecheck::Result<()> {
-        self.0.push(span);
-        Ok(())
-    }
-    fn reject(&mut self, err: tracecheck::Error) -> tracecheck::Result<()> {
-        Err(err)
-    }
-}
-
 /// One OTLP request per group of traces, with the (hex) trace ids it carries.
 fn requests_by_trace(spans: &[Span], traces_per_request: usize) -> Vec<(Vec<String>, ExportTraceServiceRequest)> {
     let mut raw = RawTables::new(false);
@@ -162,9 +149,8 @@ fn requests_by_trace(spans: &[Span], traces_per_request: usize) -> Vec<(Vec<Stri
 
 #[test]
 fn streamed_bank_traces_give_exactly_the_violations_of_check() {
-    let mut gen = Collect::default();
-    generate_bank(&BankOptions::new(200).with_seed(11).with_fault_rate(0.5), &mut gen).unwrap();
-    let spans = gen.0;
+    let mut spans: Vec<Span> = Vec::new();
+    generate_bank(&BankOptions::new(200).with_seed(11).with_fault_rate(0.5), &mut spans).unwrap();
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/bank.model");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -387,9 +373,8 @@ fn per_window_check_rules_report_what_check_reports() {
 "#,
     )
     .unwrap();
-    let mut gen = Collect::default();
-    generate_bank(&BankOptions::new(1500).with_seed(5).with_fault_rate(0.2), &mut gen).unwrap();
-    let spans = gen.0;
+    let mut spans: Vec<Span> = Vec::new();
+    generate_bank(&BankOptions::new(1500).with_seed(5).with_fault_rate(0.2), &mut spans).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
