@@ -10,6 +10,7 @@ mod fmt_cmd;
 mod gen_cmd;
 mod ingest_cmd;
 mod output;
+mod receiver;
 mod show_cmd;
 mod sql_cmd;
 mod watch_cmd;

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tracecheck::check::{compile_file, Compiled};
-use tracecheck::collect::{Collector, DatasetSink};
+use tracecheck::collect::DatasetSink;
 use tracecheck::watch::{serve_metrics, CheckSink, Emitter, Metrics};
 use tracecheck::{Error, Result};
 
 use super::check_cmd::read_models;
-use super::collect_cmd::shutdown_signal;
 use super::duration::parse_duration;
+use super::receiver::{shutdown_signal, ReceiverArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -24,30 +24,14 @@ pub struct Args {
     /// Also write the received traces to this dataset.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Address of the OTLP/gRPC receiver (port 0: any free port).
-    #[arg(long, default_value = "127.0.0.1:4317")]
-    grpc: SocketAddr,
-    /// Address of the OTLP/HTTP receiver (`POST /v1/traces`).
-    #[arg(long, default_value = "127.0.0.1:4318")]
-    http: SocketAddr,
-    /// Do not receive OTLP/gRPC.
-    #[arg(long)]
-    no_grpc: bool,
-    /// Do not receive OTLP/HTTP.
-    #[arg(long)]
-    no_http: bool,
+    #[command(flatten)]
+    receiver: ReceiverArgs,
     /// Address of the Prometheus `/metrics` endpoint.
     #[arg(long, default_value = "127.0.0.1:9464")]
     metrics: SocketAddr,
     /// No `/metrics` endpoint.
     #[arg(long)]
     no_metrics: bool,
-    /// A trace is complete (and checked) when no span arrived for this long.
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
-    trace_idle: Duration,
-    /// A trace still receiving spans this long after its first is checked anyway.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    trace_max_age: Duration,
     /// How long a checked trace is kept so that late spans re-check it whole.
     #[arg(long, default_value = "1m", value_parser = parse_duration)]
     late_window: Duration,
@@ -55,18 +39,12 @@ pub struct Args {
     /// end seen) is this far past its end.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     check_lateness: Duration,
-    /// Spans held in memory above which exports are refused with a retryable answer.
-    #[arg(long, default_value_t = 1_000_000)]
-    max_buffered_spans: usize,
     /// Write the violation events (JSON lines) to this file instead of stdout (appended).
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
     /// POST each batch of events (a JSON array) to this URL; retried with backoff, never blocking.
     #[arg(long, value_name = "URL")]
     webhook: Option<String>,
-    /// Require `Authorization: Bearer TOKEN` on every export.
-    #[arg(long, env = "TRACECHECK_AUTH_TOKEN", hide_env_values = true)]
-    auth_token: Option<String>,
 }
 
 pub async fn run(a: Args) -> Result<u8> {
@@ -91,19 +69,7 @@ pub async fn run(a: Args) -> Result<u8> {
         ),
         None => Box::new(std::io::stdout()),
     };
-    let mut collector = Collector::new(a.output.clone().unwrap_or_default())
-        .with_grpc(a.grpc)
-        .with_http(a.http)
-        .with_trace_idle(a.trace_idle)
-        .with_trace_max_age(a.trace_max_age)
-        .with_max_buffered_spans(a.max_buffered_spans)
-        .with_auth_token(a.auth_token);
-    if a.no_grpc {
-        collector = collector.without_grpc();
-    }
-    if a.no_http {
-        collector = collector.without_http();
-    }
+    let collector = a.receiver.collector(a.output.clone().unwrap_or_default());
     let running = collector.bind().await?;
     let metrics = Arc::new(Metrics::default());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
