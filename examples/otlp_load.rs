@@ -65,12 +65,38 @@ fn bank_requests(n: usize, seed: u64, traces: u64) -> (Vec<ExportTraceServiceReq
     )
 }
 
-/// Sends prepared requests, shared by the connections; counts acknowledged spans.
-async fn send_prepared(url: String, queue: Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>, totals: Arc<Totals>) {
-    let mut client = TraceServiceClient::connect(url)
+type Client = TraceServiceClient<tonic::transport::Channel>;
+
+/// Connects an OTLP/gRPC client that accepts large requests.
+async fn connect(url: String) -> Client {
+    TraceServiceClient::connect(url)
         .await
         .expect("connect")
-        .max_encoding_message_size(64 << 20);
+        .max_encoding_message_size(64 << 20)
+}
+
+/// Exports one request, retrying it after a pause while the receiver refuses with a retryable
+/// code (counted); false when it failed otherwise.
+async fn export_grpc(client: &mut Client, req: ExportTraceServiceRequest, totals: &Totals) -> bool {
+    loop {
+        match client.export(req.clone()).await {
+            Ok(_) => return true,
+            Err(e) if matches!(e.code(), tonic::Code::ResourceExhausted | tonic::Code::Unavailable) => {
+                totals.refused.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => {
+                eprintln!("export failed: {e}");
+                totals.failed.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+        }
+    }
+}
+
+/// Sends prepared requests, shared by the connections; counts acknowledged spans.
+async fn send_prepared(url: String, queue: Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>, totals: Arc<Totals>) {
+    let mut client = connect(url).await;
     loop {
         let Some(req) = queue.lock().expect("queue").pop() else {
             return;
@@ -81,19 +107,8 @@ async fn send_prepared(url: String, queue: Arc<std::sync::Mutex<Vec<ExportTraceS
             .flat_map(|rs| rs.scope_spans.iter())
             .map(|ss| ss.spans.len() as u64)
             .sum();
-        loop {
-            match client.export(req.clone()).await {
-                Ok(_) => break,
-                Err(e) if matches!(e.code(), tonic::Code::ResourceExhausted | tonic::Code::Unavailable) => {
-                    totals.refused.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => {
-                    eprintln!("export failed: {e}");
-                    totals.failed.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-            }
+        if !export_grpc(&mut client, req, &totals).await {
+            return;
         }
         totals.requests.fetch_add(1, Ordering::Relaxed);
         totals.spans_acked.fetch_add(spans, Ordering::Relaxed);
@@ -192,26 +207,12 @@ fn request(conn: u64, n: u64, traces: u64) -> ExportTraceServiceRequest {
 }
 
 async fn send_grpc(url: String, conn: u64, args: Arc<Args>, totals: Arc<Totals>, until: Instant) {
-    let mut client = TraceServiceClient::connect(url)
-        .await
-        .expect("connect")
-        .max_encoding_message_size(64 << 20);
+    let mut client = connect(url).await;
     let mut n = 0;
     while Instant::now() < until {
         let req = request(conn, n, args.traces);
-        loop {
-            match client.export(req.clone()).await {
-                Ok(_) => break,
-                Err(e) if matches!(e.code(), tonic::Code::ResourceExhausted | tonic::Code::Unavailable) => {
-                    totals.refused.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => {
-                    eprintln!("export failed: {e}");
-                    totals.failed.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-            }
+        if !export_grpc(&mut client, req, &totals).await {
+            return;
         }
         totals.requests.fetch_add(1, Ordering::Relaxed);
         totals
