@@ -143,7 +143,7 @@ fn bar(tree: &TraceTree, span: &SpanRow, width: usize) -> String {
     )
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {

@@ -14,6 +14,7 @@ use super::fields;
 use super::style::{clean, Style, Styled};
 use crate::ingest::{span_id_hex, Span, StatusCode};
 use crate::model::ast::Field;
+use crate::report::terminal::plural;
 use crate::report::trace::{format_ms, SpanRow, TraceTree};
 
 /// Traces with more spans than this show only the marked spans and their ancestors.
@@ -175,14 +176,6 @@ fn fit(s: &str, width: usize) -> String {
     let mut cut: String = s.chars().take(width.saturating_sub(1)).collect();
     cut.push('…');
     cut
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 #[cfg(test)]

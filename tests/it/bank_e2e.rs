@@ -6,10 +6,10 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::collect::CollectorProc;
-use super::common::tracecheck;
+use super::common::{sigterm, tracecheck, wait_exit};
 
 /// `target/<profile>/examples/bank`, built by `cargo test` with the other examples.
 fn bank_binary() -> PathBuf {
@@ -59,23 +59,12 @@ impl BankProc {
 
     /// SIGTERM: the bank finishes its requests and flushes its spans; exit 0 expected.
     fn stop(mut self) {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let mut err = String::new();
-                std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut err).unwrap();
-                assert!(status.success(), "bank exited with {status:?}:\n{err}");
-                assert!(!err.contains("not exported"), "the bank lost spans:\n{err}");
-                return;
-            }
-            assert!(Instant::now() < deadline, "the bank did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        sigterm(&self.child);
+        let status = wait_exit(&mut self.child, "the bank", Duration::from_secs(30));
+        let mut err = String::new();
+        std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert!(status.success(), "bank exited with {status:?}:\n{err}");
+        assert!(!err.contains("not exported"), "the bank lost spans:\n{err}");
     }
 }
 

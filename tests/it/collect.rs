@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as pb;
 use prost::Message;
 
-use super::common::tracecheck_ok;
+use super::common::{sigterm, tracecheck_ok, wait_exit};
 
 /// A running `tracecheck collect`, killed on drop if the test did not stop it.
 pub struct CollectorProc {
@@ -47,12 +47,7 @@ impl CollectorProc {
 
     /// Sends SIGTERM.
     pub fn terminate(&self) {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill")
-            .success();
-        assert!(ok, "kill -TERM failed");
+        sigterm(&self.child);
     }
 
     /// SIGTERM, then waits; returns stderr. Panics unless it exits 0 within a minute.
@@ -63,17 +58,11 @@ impl CollectorProc {
 
     /// Waits for exit 0; returns stderr.
     pub fn wait_ok(&mut self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let mut err = String::new();
-                std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut err).unwrap();
-                assert!(status.success(), "collect exited with {status:?}:\n{err}");
-                return err;
-            }
-            assert!(Instant::now() < deadline, "collect did not exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let status = wait_exit(&mut self.child, "collect", Duration::from_secs(60));
+        let mut err = String::new();
+        std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert!(status.success(), "collect exited with {status:?}:\n{err}");
+        err
     }
 }
 

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
@@ -81,4 +82,26 @@ pub async fn column_strings(ctx: &SessionContext, sql: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Sends SIGTERM to a child process (`kill -TERM`).
+pub fn sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -TERM {} failed", child.id());
+}
+
+/// Waits for a child to exit; panics, naming it `what`, if it is still running after `limit`.
+pub fn wait_exit(child: &mut Child, what: &str, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{what} did not exit within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -14,6 +14,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1 as pb;
 use serde_json::Value as J;
 use tracecheck::check::{check_compiled, compile_file, DataNames};
+
+use super::common::{sigterm, wait_exit};
 use tracecheck::gen::{generate_bank, BankOptions};
 use tracecheck::ingest::{RawTables, Span, SpanSink};
 
@@ -88,19 +90,10 @@ impl WatchProc {
 
     /// SIGTERM; returns the exit code and every event (the ones written at shutdown included).
     fn stop(mut self) -> (Option<i32>, Vec<(Instant, J)>) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                self.reader.take().unwrap().join().unwrap();
-                return (s.code(), self.events());
-            }
-            assert!(Instant::now() < deadline, "watch did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        sigterm(&self.child);
+        let status = wait_exit(&mut self.child, "watch", Duration::from_secs(30));
+        self.reader.take().unwrap().join().unwrap();
+        (status.code(), self.events())
     }
 }
 
