@@ -168,7 +168,7 @@ impl CheckSink {
         }
         if !self.windows.is_empty() {
             let whole: HashMap<u128, Vec<Span>> = traces.iter().map(|(id, (_, s, _))| (*id, s.clone())).collect();
-            self.windows.add(&whole, &self.metrics);
+            self.windows.add(whole, &self.metrics);
         }
         let mut raw = RawTables::new(false);
         for (_, spans, _) in traces.values() {

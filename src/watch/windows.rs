@@ -117,7 +117,7 @@ impl Windows {
     }
 
     /// Takes complete traces (a trace seen again, after late spans, is replaced whole).
-    pub fn add(&mut self, traces: &HashMap<u128, Vec<Span>>, metrics: &Metrics) {
+    pub fn add(&mut self, traces: HashMap<u128, Vec<Span>>, metrics: &Metrics) {
         let mut batch_first = i64::MAX;
         for (id, spans) in traces {
             let starts = spans.iter().filter_map(|s| s.start_ns);
@@ -135,9 +135,9 @@ impl Windows {
             }
             batch_first = batch_first.min(first);
             self.traces.insert(
-                *id,
+                id,
                 Held {
-                    spans: Arc::new(spans.clone()),
+                    spans: Arc::new(spans),
                     first_start: first,
                     last_start: last,
                 },
