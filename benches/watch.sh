@@ -7,6 +7,7 @@
 #
 #   benches/watch.sh                 # 100,000 traces, 4 connections, 50 traces per request
 #   TRACES=20000 benches/watch.sh
+#   RATE=50000 TRACES=100000 benches/watch.sh   # paced: a sustained 50,000 spans/s, not a burst
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q --bin tracecheck --example otlp_load
@@ -26,7 +27,7 @@ while [ "$(grep -c listening "$work/watch-err.txt" || true)" -lt 2 ]; do sleep 0
 grpc=$(grep "otlp/grpc" "$work/watch-err.txt" | awk '{print $4}')
 metrics=$(grep "metrics listening" "$work/watch-err.txt" | awk '{print $4}')
 start=$(date +%s.%N)
-result=$("$load" --grpc "http://$grpc" --bank "$traces" --connections "${CONNECTIONS:-4}" --traces "${TRACES_PER_REQUEST:-50}")
+result=$("$load" --grpc "http://$grpc" --bank "$traces" --connections "${CONNECTIONS:-4}" --traces "${TRACES_PER_REQUEST:-50}" ${RATE:+--rate "$RATE"})
 # Wait until every trace was checked.
 while :; do
   checked=$(curl -s "http://$metrics/metrics" | awk '/^tracecheck_traces_checked_total/ {print $2}')

@@ -46,6 +46,10 @@ struct Args {
     /// (`tracecheck gen bank`, with its injected faults) once, as fast as acknowledged.
     #[arg(long, value_name = "N")]
     bank: Option<usize>,
+    /// With `--bank`: send at this many spans per second (all connections together) instead of as
+    /// fast as acknowledged, for a sustained-rate measurement.
+    #[arg(long, value_name = "SPANS_PER_SEC")]
+    rate: Option<f64>,
     /// Seed of the bank workload.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -95,7 +99,12 @@ async fn export_grpc(client: &mut Client, req: ExportTraceServiceRequest, totals
 }
 
 /// Sends prepared requests, shared by the connections; counts acknowledged spans.
-async fn send_prepared(url: String, queue: Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>, totals: Arc<Totals>) {
+async fn send_prepared(
+    url: String,
+    queue: Arc<std::sync::Mutex<Vec<ExportTraceServiceRequest>>>,
+    totals: Arc<Totals>,
+    pace: Option<(Instant, f64)>,
+) {
     let mut client = connect(url).await;
     loop {
         let Some(req) = queue.lock().expect("queue").pop() else {
@@ -107,6 +116,11 @@ async fn send_prepared(url: String, queue: Arc<std::sync::Mutex<Vec<ExportTraceS
             .flat_map(|rs| rs.scope_spans.iter())
             .map(|ss| ss.spans.len() as u64)
             .sum();
+        if let Some((started, rate)) = pace {
+            // The request is due when the spans scheduled before it have had their time.
+            let before = totals.scheduled.fetch_add(spans, Ordering::Relaxed);
+            tokio::time::sleep_until((started + Duration::from_secs_f64(before as f64 / rate)).into()).await;
+        }
         if !export_grpc(&mut client, req, &totals).await {
             return;
         }
@@ -119,6 +133,8 @@ const SPANS_PER_TRACE: u64 = 10;
 
 #[derive(Default)]
 struct Totals {
+    /// Spans handed to senders so far (the pacing clock of `--rate`).
+    scheduled: AtomicU64,
     requests: AtomicU64,
     spans_acked: AtomicU64,
     refused: AtomicU64,
@@ -272,7 +288,8 @@ async fn main() {
         let (a, t) = (args.clone(), totals.clone());
         if let Some(queue) = &prepared {
             let url = args.grpc.clone().expect("--bank sends over --grpc");
-            tasks.push(tokio::spawn(send_prepared(url, queue.clone(), t)));
+            let pace = args.rate.map(|r| (started, r));
+            tasks.push(tokio::spawn(send_prepared(url, queue.clone(), t, pace)));
             continue;
         }
         tasks.push(match (&args.grpc, &args.http) {

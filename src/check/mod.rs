@@ -236,6 +236,16 @@ async fn staged(
     ctx: &SessionContext,
     stats: bool,
 ) -> Result<(Vec<Violation>, Option<(u64, u64)>)> {
+    if crate::engine::is_distributed(ctx) {
+        // A memory table of this process cannot be read by remote executors: the standalone SQL
+        // (the one `explain` prints) computes the assignments inside each query instead.
+        let violations = run_violations(compiled, ctx).await?;
+        let stats = match stats {
+            true => Some(rows::stats(ctx, &compiled.stats_sql()).await?),
+            false => None,
+        };
+        return Ok((violations, stats));
+    }
     // The assignments are computed once and held in memory while the expects and the statistics
     // read them (the standalone SQL of `explain` would compute them once per expect).
     let df = ctx.sql(&format!("{:#}", compiled.staged_assignments)).await?;

@@ -47,6 +47,8 @@ pub struct Args {
     /// Violating traces drawn per failing model in the --report page.
     #[arg(long, default_value_t = 10, value_name = "N")]
     report_traces: usize,
+    #[command(flatten)]
+    engine: super::engine_arg::EngineArg,
 }
 
 /// Reads and parses a model file; parse errors carry the source for rendering.
@@ -71,7 +73,7 @@ pub async fn run(a: Args) -> Result<u8> {
         let models = compile_file(&name, &source, &file)?;
         compiled.push((name, models));
     }
-    let ctx = engine::open(&a.data).await?;
+    let ctx = engine::open_on(&a.engine.engine, &a.data).await?;
     // The names in the data are only needed for the unknown-name warnings of models; reading the
     // distinct tag keys costs a scan of `tags`, which a file of aggregate checks does not need.
     let has_models = compiled
@@ -85,7 +87,7 @@ pub async fn run(a: Args) -> Result<u8> {
     let baseline = if a.baseline.is_empty() {
         None
     } else {
-        Some(engine::open(&a.baseline).await?)
+        Some(engine::open_on(&a.engine.engine, &a.baseline).await?)
     };
     let mut report = Report {
         strict: a.strict,

@@ -1,11 +1,13 @@
-//! `tracecheck explain MODELS...`: the SQL each model compiles to, ready to paste into any engine.
-
-use std::path::PathBuf;
+//! `tracecheck explain MODELS...`: the SQL each model compiles to, ready to paste into any engine;
+//! with `--data`, also the plan that `--engine` makes of it (which proves the SQL runs there).
 
 use std::io::Write;
-use tracecheck::check::{compile_file, Compiled};
+use std::path::PathBuf;
 
-use tracecheck::{Error, Result};
+use datafusion::arrow::array::AsArray;
+use datafusion::prelude::SessionContext;
+use tracecheck::check::{compile_file, Compiled};
+use tracecheck::{engine, Error, Result};
 
 use super::check_cmd::read_models;
 
@@ -14,35 +16,64 @@ pub struct Args {
     /// `.model` files.
     #[arg(required = true)]
     models: Vec<PathBuf>,
+    /// Also plan each query on this data (a dataset, or trace files with `--engine local`) and print
+    /// the plans as SQL comments.
+    #[arg(short, long, num_args = 1..)]
+    data: Vec<PathBuf>,
+    #[command(flatten)]
+    engine: super::engine_arg::EngineArg,
 }
 
 pub async fn run(a: Args) -> Result<u8> {
-    let mut out = std::io::stdout().lock();
+    let mut queries = Vec::new();
     for path in &a.models {
         let (name, source, file) = read_models(path)?;
         for block in compile_file(&name, &source, &file)? {
+            // SQL comments cannot end early: a title holding a newline is printed on one line.
             match block {
                 Compiled::Model(_, c) => {
-                    // SQL comments cannot end early: a title holding a newline is printed on one line.
                     let title = c.title.replace(['\n', '\r'], " ");
-                    writeln!(out, "-- {name}: model {title:?}\n{};\n", c.sql())
-                        .map_err(|e| Error::io("<stdout>", e))?;
+                    queries.push((format!("{name}: model {title:?}"), c.sql()));
                 }
                 Compiled::Check(c) => {
                     let title = c.title.replace(['\n', '\r'], " ");
                     for r in &c.rules {
                         let text = r.text.replace(['\n', '\r'], " ");
-                        writeln!(
-                            out,
-                            "-- {name}: check {title:?}, rule {}: {text}\n{};\n",
-                            r.index,
-                            r.sql()
-                        )
-                        .map_err(|e| Error::io("<stdout>", e))?;
+                        queries.push((format!("{name}: check {title:?}, rule {}: {text}", r.index), r.sql()));
                     }
                 }
             }
         }
     }
+    let ctx = match a.data.is_empty() {
+        true => None,
+        false => Some(engine::open_on(&a.engine.engine, &a.data).await?),
+    };
+    let mut out = std::io::stdout().lock();
+    for (heading, sql) in queries {
+        let mut text = format!("-- {heading}\n{sql};\n");
+        if let Some(ctx) = &ctx {
+            text.push_str(&format!("-- plan on {}:\n", a.engine.engine));
+            for line in plan(ctx, &sql).await?.lines() {
+                text.push_str(&format!("--   {line}\n"));
+            }
+        }
+        writeln!(out, "{text}").map_err(|e| Error::io("<stdout>", e))?;
+    }
     Ok(0)
+}
+
+/// The physical plan of `sql` on the session's engine.
+async fn plan(ctx: &SessionContext, sql: &str) -> Result<String> {
+    let batches = ctx.sql(&format!("EXPLAIN {sql}")).await?.collect().await?;
+    let mut text = String::new();
+    for b in &batches {
+        let (kind, plan) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+        for i in 0..b.num_rows() {
+            if kind.value(i) == "physical_plan" {
+                text.push_str(plan.value(i));
+            }
+        }
+    }
+    Ok(text)
 }

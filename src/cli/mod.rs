@@ -4,6 +4,7 @@ mod check_cmd;
 mod collect_cmd;
 mod compact_cmd;
 mod duration;
+mod engine_arg;
 mod explain_cmd;
 mod fetch_cmd;
 mod fmt_cmd;

@@ -22,10 +22,12 @@ pub struct Args {
     /// Write the result to this file instead of stdout (required for parquet).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    engine: super::engine_arg::EngineArg,
 }
 
 pub async fn run(a: Args) -> Result<u8> {
-    let ctx = engine::open(&a.data).await?;
+    let ctx = engine::open_on(&a.engine.engine, &a.data).await?;
     match &a.query {
         Some(q) => {
             let batches = ctx.sql(q).await?.collect().await?;

@@ -35,10 +35,25 @@ pub struct Args {
     /// How long a checked trace is kept so that late spans re-check it whole.
     #[arg(long, default_value = "1m", value_parser = parse_duration)]
     late_window: Duration,
-    /// `per` rules of `check` blocks: a window is evaluated once the data's clock (the latest span
-    /// end seen) is this far past its end.
+    /// Rules of `check` blocks: a window is evaluated once the data's clock (the latest span end
+    /// seen) is this far past its end.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     check_lateness: Duration,
+    /// Rules of `check` blocks slide their windows by this much of data time (at most their
+    /// `per`): a `per 1m` rule is evaluated over the last minute every 10 s.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    check_every: Duration,
+    /// The window of `check` rules written without `per` (a stream has no "all data").
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    check_window: Duration,
+    /// At most this many spans are held for open check windows (memory stays bounded); beyond it
+    /// the oldest windows are evaluated early, marked `"early": true`.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_window_spans: usize,
+    /// At most this many spans of checked traces are kept for re-checking on late spans (oldest
+    /// forgotten first).
+    #[arg(long, default_value_t = 1_000_000)]
+    max_recent_spans: usize,
     /// Write the violation events (JSON lines) to this file instead of stdout (appended).
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
@@ -48,6 +63,11 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> Result<u8> {
+    for (flag, d) in [("--check-every", a.check_every), ("--check-window", a.check_window)] {
+        if d.is_zero() {
+            return Err(Error::Usage(format!("{flag} must be longer than 0")));
+        }
+    }
     // Every model is compiled before anything listens: a typo fails at once.
     let mut files = Vec::new();
     for path in &a.models {
@@ -103,10 +123,11 @@ pub async fn run(a: Args) -> Result<u8> {
     let emitter = Emitter::new(out, a.webhook.clone(), metrics.clone());
     let sink = CheckSink::new(files, dataset, emitter, metrics.clone())
         .with_late_window(a.late_window)
-        .with_check_lateness(a.check_lateness);
-    for w in sink.warnings() {
-        eprintln!("tracecheck watch: {w}");
-    }
+        .with_check_lateness(a.check_lateness)
+        .with_check_every(a.check_every)
+        .with_check_window(a.check_window)
+        .with_max_window_spans(a.max_window_spans)
+        .with_max_recent_spans(a.max_recent_spans);
     let (intake, sink) = running.run_with(shutdown_signal(), sink).await?;
     let _ = stop_tx.send(true);
     if let Some(t) = metrics_task {

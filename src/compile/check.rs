@@ -58,12 +58,42 @@ pub struct CompiledRule {
     pub baseline: Option<(ArithOp, f64)>,
     /// The measurement query.
     pub query: Query,
+    /// The block's title and the rule as parsed, to compile it again with other windows.
+    source: (String, CheckRule),
 }
 
 impl CompiledRule {
     /// The measurement query as formatted SQL.
     pub fn sql(&self) -> String {
         format!("{:#}", self.query)
+    }
+
+    /// The same rule measured in windows of `window_ns` that start at `offset_ns` past the
+    /// multiples of the window (`offset_ns` 0: the windows of `check`). A rule without `per` is
+    /// measured as if written `per window_ns`. Live checks slide windows this way: each
+    /// evaluation's window is one bucket of the compiled query, with the same SQL otherwise.
+    ///
+    /// ```
+    /// use tracecheck::model::{parse_file, Item};
+    /// let f = parse_file(r#"check "c" { p99(span(name = "a").duration) < 250ms }"#).unwrap();
+    /// let Item::Check(c) = &f.items[0] else { unreachable!() };
+    /// let rule = &tracecheck::compile::compile_check(c).unwrap().rules[0];
+    /// let live = rule.windowed(60_000_000_000, 10_000_000_000).unwrap();
+    /// assert_eq!(live.window_ns, Some(60_000_000_000));
+    /// assert!(live.sql().contains("10000000000 nanoseconds"));
+    /// ```
+    pub fn windowed(&self, window_ns: i64, offset_ns: i64) -> CResult<CompiledRule> {
+        let (title, rule) = &self.source;
+        let mut rule = rule.clone();
+        let at = rule.per.as_ref().map_or_else(|| rule.span.clone(), |p| p.span.clone());
+        rule.per = Some(Spanned {
+            node: window_ns,
+            span: at,
+        });
+        let mut live = compile_rule(title, self.index, &rule, offset_ns.rem_euclid(window_ns))?;
+        // The rule is still the one written (reports and events show it as such).
+        live.text.clone_from(&self.text);
+        Ok(live)
     }
 }
 
@@ -91,7 +121,7 @@ pub fn compile_check(check: &Check) -> CResult<CompiledCheck> {
         .rules
         .iter()
         .enumerate()
-        .map(|(i, r)| compile_rule(&check.title.node, i + 1, r))
+        .map(|(i, r)| compile_rule(&check.title.node, i + 1, r, 0))
         .collect::<CResult<Vec<_>>>()?;
     Ok(CompiledCheck {
         title: check.title.node.clone(),
@@ -105,7 +135,8 @@ enum Rows<'a> {
     Traces,
 }
 
-fn compile_rule(title: &str, index: usize, r: &CheckRule) -> CResult<CompiledRule> {
+/// `offset` (0 ≤ offset < per): where windows start past the multiples of `per`.
+fn compile_rule(title: &str, index: usize, r: &CheckRule, offset: i64) -> CResult<CompiledRule> {
     let err = |span: &Span, m: String| ModelError::new(span.range(), m);
     let mut ctx = Ctx::default();
     let agg = r.aggregate.node;
@@ -232,6 +263,10 @@ fn compile_rule(title: &str, index: usize, r: &CheckRule) -> CResult<CompiledRul
     if let Some(w) = &r.per {
         let start = s.col("start_time");
         let bucket = match w.node {
+            _ if offset != 0 => {
+                let origin = binary(timestamp_epoch(), BinaryOperator::Plus, interval_ns(offset));
+                call("date_bin", vec![interval_ns(w.node), start, origin])
+            }
             1_000_000_000 => call("date_trunc", vec![string("second"), start]),
             60_000_000_000 => call("date_trunc", vec![string("minute"), start]),
             3_600_000_000_000 => call("date_trunc", vec![string("hour"), start]),
@@ -276,6 +311,7 @@ fn compile_rule(title: &str, index: usize, r: &CheckRule) -> CResult<CompiledRul
         threshold,
         baseline,
         query: with(body, ctes),
+        source: (title.to_string(), r.clone()),
     })
 }
 

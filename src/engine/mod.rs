@@ -10,13 +10,17 @@ use std::sync::Arc;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 
 use crate::error::{Error, Result};
 use crate::ingest::{RawTables, Span, SpanSink};
 use crate::pipeline::{decode_paths, DecodeOptions};
 use crate::schema::{table_schema, TABLES};
 use crate::store::{assemble, is_dataset, Dataset, Manifest};
+
+mod choice;
+pub(crate) use choice::is_distributed;
+pub use choice::Engine;
 
 /// A fresh DataFusion session configured for trace queries.
 ///
@@ -25,10 +29,7 @@ use crate::store::{assemble, is_dataset, Dataset, Manifest};
 /// assert!(ctx.state().config().target_partitions() >= 1);
 /// ```
 pub fn session() -> SessionContext {
-    let config = SessionConfig::new()
-        .with_information_schema(true)
-        .with_default_catalog_and_schema("tracecheck", "public");
-    SessionContext::new_with_config(config)
+    SessionContext::new_with_config(choice::base_config())
 }
 
 /// Opens `paths` (datasets, or raw trace files / folders of them) in a new session.
@@ -39,7 +40,30 @@ pub fn session() -> SessionContext {
 /// # Ok(()) }
 /// ```
 pub async fn open(paths: &[PathBuf]) -> Result<SessionContext> {
-    let ctx = session();
+    open_on(&Engine::Local, paths).await
+}
+
+/// Opens `paths` in a new session on `engine`. Distributed engines read datasets only: their
+/// executors open the dataset's Parquet files themselves, by the same (absolute) paths.
+///
+/// ```no_run
+/// # async fn f() -> tracecheck::Result<()> {
+/// use tracecheck::engine::{open_on, Engine};
+/// let ctx = open_on(&"ballista://127.0.0.1:50050".parse()?, &["datasets/bank".into()]).await?;
+/// # Ok(()) }
+/// ```
+pub async fn open_on(engine: &Engine, paths: &[PathBuf]) -> Result<SessionContext> {
+    if engine.is_distributed() {
+        if let Some(raw) = paths.iter().find(|p| !is_dataset(p)) {
+            return Err(Error::Usage(format!(
+                "--engine {engine} reads datasets only, and {} is not one: its executors cannot see \
+                 files decoded in this process; run `tracecheck ingest {} -o DATASET` first",
+                raw.display(),
+                raw.display()
+            )));
+        }
+    }
+    let ctx = engine.session().await?;
     register(&ctx, paths).await?;
     Ok(ctx)
 }
@@ -120,7 +144,18 @@ async fn register_datasets(ctx: &SessionContext, datasets: &[&PathBuf]) -> Resul
                 None => urls.push(table_url(d, table)?),
             }
         }
-        let schema = table_schema(table).expect("known table");
+        let mut schema = table_schema(table).expect("known table");
+        if is_distributed(ctx) {
+            // Ballista 55 rebuilds a stage's output schema from the plan it receives and loses
+            // the nullability a LEFT JOIN gives the right side's columns ("declared as
+            // non-nullable but contains null values"): declared nullable, they survive it.
+            let fields: Vec<_> = schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone().with_nullable(true))
+                .collect();
+            schema = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
+        }
         if urls.is_empty() {
             ctx.register_table(table, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
             continue;

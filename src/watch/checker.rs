@@ -41,7 +41,6 @@ pub struct CheckSink {
     files: Vec<(String, Vec<Compiled>)>,
     /// The `check` blocks' `per` rules.
     windows: Windows,
-    warnings: Vec<String>,
     dataset: Option<DatasetSink>,
     /// Complete traces not yet checked, with the time they completed.
     pending: Vec<(Instant, Vec<Span>)>,
@@ -80,11 +79,10 @@ impl CheckSink {
             }
             models.push((path, mine));
         }
-        let (windows, warnings) = Windows::new(checks, 5_000_000_000);
+        let windows = Windows::new(checks);
         CheckSink {
             files: models,
             windows,
-            warnings,
             dataset,
             pending: Vec::new(),
             pending_spans: 0,
@@ -109,14 +107,28 @@ impl CheckSink {
     /// How long after a window's end (in the data's time) its check rules are evaluated, so that
     /// traces completing a little later still count.
     pub fn with_check_lateness(mut self, lateness: Duration) -> Self {
-        self.windows
-            .set_lateness(lateness.as_nanos().min(i64::MAX as u128) as i64);
+        self.windows.set_lateness(nanos(lateness));
         self
     }
 
-    /// Rules that are not evaluated live, and why.
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
+    /// Aggregate rules slide their windows by this much (at most their window): each is evaluated
+    /// over its last `per` of data every `every` of data time.
+    pub fn with_check_every(mut self, every: Duration) -> Self {
+        self.windows.set_slide(nanos(every));
+        self
+    }
+
+    /// At most this many spans are held for open check windows; beyond it the oldest window is
+    /// evaluated early (counted in `tracecheck_windows_closed_early_total`).
+    pub fn with_max_window_spans(mut self, spans: usize) -> Self {
+        self.windows.set_max_spans(spans);
+        self
+    }
+
+    /// The window over which rules without `per` are measured live (a stream has no "all data").
+    pub fn with_check_window(mut self, window: Duration) -> Self {
+        self.windows.set_window(nanos(window));
+        self
     }
 
     /// At most this many spans of checked traces are kept for late spans (oldest dropped first).
@@ -259,6 +271,10 @@ impl CheckSink {
             }
         }
     }
+}
+
+fn nanos(d: Duration) -> i64 {
+    d.as_nanos().min(i64::MAX as u128) as i64
 }
 
 impl TraceSink for CheckSink {

@@ -75,8 +75,15 @@ impl Event {
     }
 
     /// A failing group of a closed window of a `check` rule.
-    pub fn check_failed(file: &str, check: &str, rule: &RuleReport, m: &Measurement) -> Event {
-        Event(json!({
+    pub fn check_failed(
+        file: &str,
+        check: &str,
+        rule: &RuleReport,
+        m: &Measurement,
+        window_ns: i64,
+        early: bool,
+    ) -> Event {
+        let mut e = json!({
             "event": "check",
             "time": now_rfc3339(),
             "file": file,
@@ -84,11 +91,17 @@ impl Event {
             "rule": rule.index,
             "text": rule.text,
             "window_start": m.window_start,
+            "window_seconds": window_ns as f64 / 1e9,
             "group": assignment_json(&m.group),
             "value": m.value,
             "threshold": m.threshold,
             "n": m.n,
-        }))
+        });
+        if early {
+            // Evaluated before the watermark passed it, to bound memory: later traces missed it.
+            e["early"] = json!(true);
+        }
+        Event(e)
     }
 
     /// A violation reported earlier that no longer holds once late spans arrived.

@@ -25,6 +25,8 @@ pub struct Metrics {
     late_unchecked: AtomicU64,
     late_for_window: AtomicU64,
     windows: AtomicU64,
+    windows_early: AtomicU64,
+    window_spans: AtomicU64,
     check_failures: AtomicU64,
     webhook_sent: AtomicU64,
     webhook_retries: AtomicU64,
@@ -53,6 +55,12 @@ impl Metrics {
     }
     pub(crate) fn add_window(&self) {
         self.windows.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn add_window_closed_early(&self) {
+        self.windows_early.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn set_window_spans(&self, n: u64) {
+        self.window_spans.store(n, Ordering::Relaxed);
     }
     pub(crate) fn add_check_failures(&self, n: u64) {
         self.check_failures.fetch_add(n, Ordering::Relaxed);
@@ -158,8 +166,20 @@ impl Metrics {
         metric(
             "tracecheck_windows_evaluated_total",
             "counter",
-            "Windows of `per` check rules closed and evaluated.",
+            "Windows of check rules closed and evaluated.",
             load(&self.windows),
+        );
+        metric(
+            "tracecheck_windows_closed_early_total",
+            "counter",
+            "Windows evaluated before the watermark passed them because --max-window-spans was reached.",
+            load(&self.windows_early),
+        );
+        metric(
+            "tracecheck_window_spans",
+            "gauge",
+            "Spans of complete traces held for check windows not closed yet.",
+            load(&self.window_spans),
         );
         metric(
             "tracecheck_check_failures_total",

@@ -1,13 +1,17 @@
-//! Aggregate `check` rules on a live stream: rules with `per W` are evaluated window by window,
-//! in the data's time, with the same compiled SQL as `tracecheck check`.
+//! Aggregate `check` rules on a live stream, over sliding windows in the data's time, with the
+//! same compiled SQL as `tracecheck check`.
 //!
-//! A window `[t, t+W)` closes when the *watermark* — the latest span end seen, minus the allowed
-//! lateness — passes `t+W`; it is then evaluated over every complete trace with a span starting in
-//! it (whole traces, so trace values are right), keeping the rows of that window only. Those are
-//! exactly the rows `check` gives for that window, as long as no trace of it arrives after the
-//! window closed (such traces are counted in `tracecheck_late_for_window_total`). Traces are kept
-//! until every window they touch has closed. Rules without `per` have no window to close and are
-//! not evaluated live (a warning says so).
+//! A rule `per W` is evaluated over the window `[t-W, t)` for every `t` on a grid of the slide `S`
+//! (`--check-every`, at most `W`; with `S = W` the windows are exactly `check`'s). A rule without
+//! `per` is measured the same way over windows of `--check-window`, since a stream has no "whole
+//! data". A window is evaluated when the *watermark* — the latest span end seen, minus the allowed
+//! lateness — passes its end, over every complete trace with a span starting in it (whole traces,
+//! so trace values are right), keeping the rows of that window only: the rule is compiled with its
+//! buckets starting at the window's start (`CompiledRule::windowed`), so the window is one bucket.
+//! Those are exactly the rows `check` gives for that window, as long as no trace of it arrives
+//! after it closed (such traces are counted in `tracecheck_late_for_window_total`). The first
+//! window starts on the slide grid at or before the first span, so no window is evaluated over
+//! time before the stream began. Traces are kept until every window they touch has closed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -19,7 +23,7 @@ use datafusion::arrow::datatypes::DataType;
 use crate::check::run_check;
 use crate::compile::CompiledCheck;
 use crate::engine::{register_raw, session};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ingest::{RawTables, Span, SpanSink};
 
 use super::emit::Event;
@@ -32,19 +36,29 @@ struct Held {
     last_start: i64,
 }
 
-/// The rules of one window size.
+/// The rules of one window size and slide.
 struct Size {
     w: i64,
+    slide: i64,
     /// (file, the check block with only its rules of this size).
     checks: Vec<(String, CompiledCheck)>,
     /// Start of the next window to close; `None` until the first trace.
     next: Option<i64>,
+    /// Whether a window of this size was evaluated yet.
+    evaluated: bool,
 }
 
 /// Windowed evaluation of the `per` rules of some check blocks.
 pub struct Windows {
+    checks: Vec<(String, CompiledCheck)>,
+    /// The window of rules without `per`, and the slide (ns).
+    window: i64,
+    slide: i64,
     sizes: Vec<Size>,
     traces: HashMap<u128, Held>,
+    /// Spans in `traces`, and the most it may hold before windows close early.
+    held: usize,
+    max_held: usize,
     /// Latest span end seen (ns), the data's clock.
     latest_end: i64,
     lateness: i64,
@@ -62,21 +76,45 @@ fn window_label(t: i64) -> Result<String> {
 }
 
 impl Windows {
-    /// Splits the blocks' rules by window size; returns the evaluator and a warning per rule
-    /// without `per`.
-    pub fn new(checks: Vec<(String, CompiledCheck)>, lateness_ns: i64) -> (Windows, Vec<String>) {
-        let mut by_size: BTreeMap<i64, Vec<(String, CompiledCheck)>> = BTreeMap::new();
-        let mut warnings = Vec::new();
-        for (file, c) in checks {
-            let mut per: BTreeMap<i64, Vec<_>> = BTreeMap::new();
+    /// The evaluator of the blocks' rules: windows of 1 minute for rules without `per`, a slide of
+    /// 10 seconds, 5 seconds of lateness until set otherwise.
+    pub fn new(checks: Vec<(String, CompiledCheck)>) -> Windows {
+        let mut windows = Windows {
+            checks,
+            window: 60_000_000_000,
+            slide: 10_000_000_000,
+            sizes: Vec::new(),
+            traces: HashMap::new(),
+            held: 0,
+            max_held: 1_000_000,
+            latest_end: i64::MIN,
+            lateness: 5_000_000_000,
+        };
+        windows.group();
+        windows
+    }
+
+    /// The window (ns) of rules without `per`.
+    pub fn set_window(&mut self, window_ns: i64) {
+        self.window = window_ns.max(1);
+        self.group();
+    }
+
+    /// How far (ns) windows slide between evaluations (at most a rule's window).
+    pub fn set_slide(&mut self, slide_ns: i64) {
+        self.slide = slide_ns.max(1);
+        self.group();
+    }
+
+    /// Splits the rules by window size: `per W` rules slide by `min(slide, W)`, rules without
+    /// `per` are measured over windows of `window`.
+    fn group(&mut self) {
+        let mut by_size: BTreeMap<(i64, i64), Vec<(String, CompiledCheck)>> = BTreeMap::new();
+        for (file, c) in &self.checks {
+            let mut per: BTreeMap<(i64, i64), Vec<_>> = BTreeMap::new();
             for r in &c.rules {
-                match r.window_ns {
-                    Some(w) if w > 0 => per.entry(w).or_default().push(r.clone()),
-                    _ => warnings.push(format!(
-                        "{file}: check \"{}\" rule {} has no `per` window and is not evaluated live: {}",
-                        c.title, r.index, r.text
-                    )),
-                }
+                let w = r.window_ns.filter(|w| *w > 0).unwrap_or(self.window);
+                per.entry((w, self.slide.min(w))).or_default().push(r.clone());
             }
             for (w, rules) in per {
                 by_size.entry(w).or_default().push((
@@ -88,17 +126,16 @@ impl Windows {
                 ));
             }
         }
-        let sizes = by_size
+        self.sizes = by_size
             .into_iter()
-            .map(|(w, checks)| Size { w, checks, next: None })
+            .map(|((w, slide), checks)| Size {
+                w,
+                slide,
+                checks,
+                next: None,
+                evaluated: false,
+            })
             .collect();
-        let windows = Windows {
-            sizes,
-            traces: HashMap::new(),
-            latest_end: i64::MIN,
-            lateness: lateness_ns,
-        };
-        (windows, warnings)
     }
 
     /// Sets the allowed lateness: a window closes this long (in the data's time) after its end.
@@ -113,7 +150,13 @@ impl Windows {
 
     /// Spans held for windows not closed yet.
     pub fn held_spans(&self) -> usize {
-        self.traces.values().map(|h| h.spans.len()).sum()
+        self.held
+    }
+
+    /// At most this many spans are held for open windows: beyond it, the oldest windows are
+    /// evaluated before the watermark passes them (counted, and marked `"early"` in events).
+    pub fn set_max_spans(&mut self, spans: usize) {
+        self.max_held = spans.max(1);
     }
 
     /// Takes complete traces (a trace seen again, after late spans, is replaced whole).
@@ -134,53 +177,92 @@ impl Windows {
                 }
             }
             batch_first = batch_first.min(first);
-            self.traces.insert(
-                id,
-                Held {
-                    spans: Arc::new(spans),
-                    first_start: first,
-                    last_start: last,
-                },
-            );
+            self.held += spans.len();
+            let held = Held {
+                spans: Arc::new(spans),
+                first_start: first,
+                last_start: last,
+            };
+            if let Some(old) = self.traces.insert(id, held) {
+                self.held -= old.spans.len();
+            }
         }
         // The first windows start at the earliest trace of the first batch.
         if batch_first < i64::MAX {
             for size in &mut self.sizes {
-                size.next.get_or_insert(floor(batch_first, size.w));
+                size.next.get_or_insert(floor(batch_first, size.slide));
             }
         }
     }
 
     /// Evaluates every window the watermark has passed (all of them with `all`, at shutdown);
     /// returns an event per failing group of a closed window.
+    ///
+    /// At shutdown (`all`), a window that extends past the data is evaluated only if it is a
+    /// tumbling window (as `check` reports its last, partial bucket) or the first of its size (so a
+    /// stream shorter than a window still gets one verdict): a partial sliding window would count
+    /// too little and raise false alarms.
     pub async fn close(&mut self, all: bool, metrics: &Metrics) -> Result<Vec<Event>> {
         let mut events = Vec::new();
         let watermark = self.latest_end.saturating_sub(self.lateness);
         let last_start = self.traces.values().map(|h| h.last_start).max();
         for i in 0..self.sizes.len() {
-            let w = self.sizes[i].w;
+            let (w, slide) = (self.sizes[i].w, self.sizes[i].slide);
             while let Some(t) = self.sizes[i].next {
                 let closes = if all {
-                    last_start.is_some_and(|l| t <= l)
+                    let partial_allowed = slide == w || !self.sizes[i].evaluated;
+                    last_start.is_some_and(|l| t <= l) && (t + w <= self.latest_end || partial_allowed)
                 } else {
                     watermark >= t + w
                 };
                 if !closes {
                     break;
                 }
-                events.extend(self.evaluate(i, t).await?);
-                metrics.add_window();
-                self.sizes[i].next = Some(t + w);
+                events.extend(self.close_next(i, false, metrics).await?);
             }
         }
-        // A trace is dropped once every size has closed all the windows it touches.
-        let sizes = &self.sizes;
-        self.traces
-            .retain(|_, h| sizes.iter().any(|s| s.next.is_none_or(|n| h.last_start >= n)));
+        self.drop_closed();
+        // Too much held: the oldest windows close before their time, so memory stays bounded
+        // whatever the data's clock does.
+        while self.held > self.max_held {
+            let Some(i) = (0..self.sizes.len())
+                .filter(|&i| self.sizes[i].next.is_some())
+                .min_by_key(|&i| self.sizes[i].next)
+            else {
+                break;
+            };
+            events.extend(self.close_next(i, true, metrics).await?);
+            metrics.add_window_closed_early();
+            self.drop_closed();
+        }
+        metrics.set_window_spans(self.held as u64);
         Ok(events)
     }
 
-    async fn evaluate(&self, i: usize, t: i64) -> Result<Vec<Event>> {
+    async fn close_next(&mut self, i: usize, early: bool, metrics: &Metrics) -> Result<Vec<Event>> {
+        let t = self.sizes[i].next.expect("a next window");
+        let events = self.evaluate(i, t, early).await?;
+        metrics.add_window();
+        self.sizes[i].evaluated = true;
+        self.sizes[i].next = Some(t + self.sizes[i].slide);
+        Ok(events)
+    }
+
+    /// Drops the traces of windows every size has closed.
+    fn drop_closed(&mut self) {
+        let sizes = &self.sizes;
+        let mut dropped = 0;
+        self.traces.retain(|_, h| {
+            let keep = sizes.iter().any(|s| s.next.is_none_or(|n| h.last_start >= n));
+            if !keep {
+                dropped += h.spans.len();
+            }
+            keep
+        });
+        self.held -= dropped;
+    }
+
+    async fn evaluate(&self, i: usize, t: i64, early: bool) -> Result<Vec<Event>> {
         let size = &self.sizes[i];
         let mut raw = RawTables::new(false);
         let mut any = false;
@@ -200,11 +282,23 @@ impl Windows {
         let label = window_label(t)?;
         let mut events = Vec::new();
         for (file, check) in &size.checks {
-            let report = run_check(check, &ctx, None).await?;
+            // Buckets that start at `t`: this window is one of them.
+            let rules = check
+                .rules
+                .iter()
+                .map(|r| r.windowed(size.w, t))
+                .collect::<Result<Vec<_>, _>>();
+            let rules =
+                rules.map_err(|e| Error::Bug(format!("a compiled rule failed to compile again: {}", e.message)))?;
+            let check = CompiledCheck {
+                title: check.title.clone(),
+                rules,
+            };
+            let report = run_check(&check, &ctx, None).await?;
             for rule in &report.rules {
                 for m in &rule.measurements {
                     if m.window_start.as_deref() == Some(label.as_str()) && !m.holds {
-                        events.push(Event::check_failed(file, &check.title, rule, m));
+                        events.push(Event::check_failed(file, &check.title, rule, m, size.w, early));
                     }
                 }
             }

@@ -1,4 +1,5 @@
 mod aggregate;
+mod ballista;
 mod bank_e2e;
 mod bank_logic;
 #[cfg(feature = "testing")]
@@ -22,3 +23,4 @@ mod reference;
 mod seed_unit;
 mod show;
 mod watch;
+mod watch_windows;

@@ -21,20 +21,20 @@ use tracecheck::ingest::{RawTables, Span, SpanSink};
 
 type Events = Arc<Mutex<Vec<(Instant, J)>>>;
 
-struct WatchProc {
+pub(super) struct WatchProc {
     child: Child,
     reader: Option<std::thread::JoinHandle<()>>,
-    grpc: String,
-    metrics: String,
+    pub(super) grpc: String,
+    pub(super) metrics: String,
     events: Events,
 }
 
 impl WatchProc {
-    fn start(models: &Path, idle: &str) -> WatchProc {
+    pub(super) fn start(models: &Path, idle: &str) -> WatchProc {
         Self::start_with(models, idle, &[])
     }
 
-    fn start_with(models: &Path, idle: &str, extra: &[&str]) -> WatchProc {
+    pub(super) fn start_with(models: &Path, idle: &str, extra: &[&str]) -> WatchProc {
         let mut child = Command::new(super::common::bin())
             .arg("watch")
             .arg(models)
@@ -84,12 +84,12 @@ impl WatchProc {
         }
     }
 
-    fn events(&self) -> Vec<(Instant, J)> {
+    pub(super) fn events(&self) -> Vec<(Instant, J)> {
         self.events.lock().unwrap().clone()
     }
 
     /// SIGTERM; returns the exit code and every event (the ones written at shutdown included).
-    fn stop(mut self) -> (Option<i32>, Vec<(Instant, J)>) {
+    pub(super) fn stop(mut self) -> (Option<i32>, Vec<(Instant, J)>) {
         sigterm(&self.child);
         let status = wait_exit(&mut self.child, "watch", Duration::from_secs(30));
         self.reader.take().unwrap().join().unwrap();
@@ -105,7 +105,7 @@ impl Drop for WatchProc {
 }
 
 /// Prometheus samples: `name{labels}` → value.
-async fn scrape(url: &str) -> BTreeMap<String, f64> {
+pub(super) async fn scrape(url: &str) -> BTreeMap<String, f64> {
     let text = reqwest::get(url).await.unwrap().text().await.unwrap();
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -117,7 +117,10 @@ async fn scrape(url: &str) -> BTreeMap<String, f64> {
 }
 
 /// One OTLP request per group of traces, with the (hex) trace ids it carries.
-fn requests_by_trace(spans: &[Span], traces_per_request: usize) -> Vec<(Vec<String>, ExportTraceServiceRequest)> {
+pub(super) fn requests_by_trace(
+    spans: &[Span],
+    traces_per_request: usize,
+) -> Vec<(Vec<String>, ExportTraceServiceRequest)> {
     let mut raw = RawTables::new(false);
     for s in spans {
         raw.push(s.clone()).unwrap();
@@ -373,8 +376,8 @@ fn per_window_check_rules_report_what_check_reports() {
         .build()
         .unwrap();
     let key = |rule: u64, window: &J, group: &J, value: &J| format!("{rule} {window} {group} {value}");
-    // What `check` says, for the rules with `per`.
-    let expected: BTreeSet<String> = runtime.block_on(async {
+    // What `check` says, for the rules with `per`; and rule 3's value over all the data.
+    let (expected, whole): (BTreeSet<String>, (bool, Option<f64>)) = runtime.block_on(async {
         let source = std::fs::read_to_string(&models).unwrap();
         let file = tracecheck::model::parse_file(&source).unwrap();
         let blocks = compile_file("slo.model", &source, &file).unwrap();
@@ -399,7 +402,8 @@ fn per_window_check_rules_report_what_check_reports() {
                 ));
             }
         }
-        out
+        let m = &report.checks[0].rules[2].measurements[0];
+        (out, (m.holds, m.value))
     });
     assert!(expected.len() >= 5, "{expected:?}");
     let w = WatchProc::start(&models, "300ms");
@@ -416,8 +420,20 @@ fn per_window_check_rules_report_what_check_reports() {
     let before_shutdown = m["tracecheck_windows_evaluated_total"];
     let (code, events) = w.stop();
     assert_eq!(code, Some(1));
+    // Rule 3 has no `per`: measured over the default 1-minute window, which holds the whole
+    // stream (4.5 s), so its one evaluation sees what `check` sees over all the data.
+    let rule3: Vec<&J> = events.iter().map(|(_, e)| e).filter(|e| e["rule"] == 3).collect();
+    match whole {
+        (true, _) => assert!(rule3.is_empty(), "{rule3:?}"),
+        (false, value) => {
+            assert_eq!(rule3.len(), 1, "{rule3:?}");
+            assert_eq!(rule3[0]["value"], J::from(value));
+            assert_eq!(rule3[0]["window_seconds"], J::from(60.0));
+        }
+    }
     let got: BTreeSet<String> = events
         .iter()
+        .filter(|(_, e)| e["rule"] != 3)
         .map(|(_, e)| {
             assert_eq!(e["event"], "check", "{e}");
             key(
