@@ -282,6 +282,11 @@ async fn main() {
         Arc::new(std::sync::Mutex::new(reqs))
     });
     let started = Instant::now();
+    // Wall clock of the first send (after the bank's requests were prepared), for scripts that
+    // time what happens after it.
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
     let until = started + Duration::from_secs_f64(args.seconds);
     let mut tasks = Vec::new();
     for conn in 0..args.connections {
@@ -311,6 +316,7 @@ async fn main() {
         serde_json::json!({
             "protocol": if args.grpc.is_some() { "grpc" } else { "http" },
             "seconds": secs,
+            "started_unix": started_unix,
             "requests": totals.requests.load(Ordering::Relaxed),
             "spans_acked": acked,
             "refused_retried": totals.refused.load(Ordering::Relaxed),
