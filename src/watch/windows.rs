@@ -10,8 +10,8 @@
 //! buckets starting at the window's start (`CompiledRule::windowed`), so the window is one bucket.
 //! Those are exactly the rows `check` gives for that window, as long as no trace of it arrives
 //! after it closed (such traces are counted in `tracecheck_late_for_window_total`). The first
-//! window starts on the slide grid at or before the first span, so no window is evaluated over
-//! time before the stream began. Traces are kept until every window they touch has closed.
+//! window starts on the slide grid at or before the first span, so less than one slide of it lies
+//! before the stream began. Traces are kept until every window they touch has closed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -48,7 +48,7 @@ struct Size {
     evaluated: bool,
 }
 
-/// Windowed evaluation of the `per` rules of some check blocks.
+/// Windowed evaluation of the rules of some check blocks.
 pub struct Windows {
     checks: Vec<(String, CompiledCheck)>,
     /// The window of rules without `per`, and the slide (ns).
