@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use datafusion::arrow::array::AsArray;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 use tracecheck::check::{compile_file, Compiled};
 use tracecheck::{engine, Error, Result};
@@ -68,7 +70,9 @@ async fn plan(ctx: &SessionContext, sql: &str) -> Result<String> {
     let batches = ctx.sql(&format!("EXPLAIN {sql}")).await?.collect().await?;
     let mut text = String::new();
     for b in &batches {
-        let (kind, plan) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+        // Text columns, whatever string type the engine answers with.
+        let (kind, plan) = (cast(b.column(0), &DataType::Utf8)?, cast(b.column(1), &DataType::Utf8)?);
+        let (kind, plan) = (kind.as_string::<i32>(), plan.as_string::<i32>());
         for i in 0..b.num_rows() {
             if kind.value(i) == "physical_plan" {
                 text.push_str(plan.value(i));

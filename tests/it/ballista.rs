@@ -256,3 +256,13 @@ fn without_the_feature_a_ballista_engine_says_how_to_get_it() {
         "{err}"
     );
 }
+
+#[test]
+fn explain_with_data_prints_each_query_s_plan_on_the_local_engine() {
+    let plan = tracecheck_ok(&["explain", "queries/slo.model", "--data", "datasets/bank"], root());
+    assert_eq!(
+        plan.matches("-- plan on local:").count(),
+        plan.matches("\n-- queries/slo.model: check").count() + 1
+    );
+    assert!(plan.contains("DataSourceExec"), "{plan}");
+}
