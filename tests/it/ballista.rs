@@ -17,6 +17,13 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs tracecheck expecting a usage error (exit 2); returns its stderr.
+fn fails(args: &[&str]) -> String {
+    let out = tracecheck(args, root());
+    assert_eq!(out.status.code(), Some(2), "tracecheck {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Runs one model file on `ctx` as `tracecheck check` would.
 async fn report(path: &Path, ctx: &datafusion::prelude::SessionContext) -> FileReport {
     let source = std::fs::read_to_string(path).unwrap();
@@ -186,49 +193,35 @@ fn the_cli_takes_an_engine() {
 #[test]
 fn a_distributed_engine_refuses_raw_files_and_unknown_engines() {
     let raw = root().join("tests/cases/_data/shop.otlp.json");
-    let out = tracecheck(
-        &[
-            "sql",
-            "SELECT 1",
-            "--data",
-            raw.to_str().unwrap(),
-            "--engine",
-            "ballista-standalone",
-        ],
-        root(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(&[
+        "sql",
+        "SELECT 1",
+        "--data",
+        raw.to_str().unwrap(),
+        "--engine",
+        "ballista-standalone",
+    ]);
     assert!(
         err.contains("reads datasets only") && err.contains("tracecheck ingest"),
         "{err}"
     );
 
-    let out = tracecheck(
-        &["sql", "SELECT 1", "--data", "datasets/bank", "--engine", "spark://x"],
-        root(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("expected `local`, `ballista://HOST:PORT`"));
+    let err = fails(&["sql", "SELECT 1", "--data", "datasets/bank", "--engine", "spark://x"]);
+    assert!(err.contains("expected `local`, `ballista://HOST:PORT`"), "{err}");
 }
 
 #[cfg(feature = "ballista")]
 #[test]
 fn an_unreachable_scheduler_is_a_clear_error() {
     // Port 9 (discard) has no scheduler on 127.0.0.1.
-    let out = tracecheck(
-        &[
-            "check",
-            "queries/bank.model",
-            "--data",
-            "datasets/bank",
-            "--engine",
-            "ballista://127.0.0.1:9",
-        ],
-        root(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(&[
+        "check",
+        "queries/bank.model",
+        "--data",
+        "datasets/bank",
+        "--engine",
+        "ballista://127.0.0.1:9",
+    ]);
     assert!(
         err.contains("cannot reach the Ballista scheduler at 127.0.0.1:9"),
         "{err}"
@@ -238,19 +231,14 @@ fn an_unreachable_scheduler_is_a_clear_error() {
 #[cfg(not(feature = "ballista"))]
 #[test]
 fn without_the_feature_a_ballista_engine_says_how_to_get_it() {
-    let out = tracecheck(
-        &[
-            "sql",
-            "SELECT 1",
-            "--data",
-            "datasets/bank",
-            "--engine",
-            "ballista-standalone",
-        ],
-        root(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(&[
+        "sql",
+        "SELECT 1",
+        "--data",
+        "datasets/bank",
+        "--engine",
+        "ballista-standalone",
+    ]);
     assert!(
         err.contains("built without Ballista") && err.contains("--features ballista"),
         "{err}"

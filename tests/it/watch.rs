@@ -84,6 +84,20 @@ impl WatchProc {
         }
     }
 
+    /// Sends `spans` over OTLP/gRPC, 50 traces per request, each acknowledged before the next.
+    pub(super) fn send(&self, spans: &[Span]) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut client = TraceServiceClient::connect(self.grpc.clone()).await.unwrap();
+            for (_, req) in requests_by_trace(spans, 50) {
+                client.export(req).await.unwrap();
+            }
+        });
+    }
+
     pub(super) fn events(&self) -> Vec<(Instant, J)> {
         self.events.lock().unwrap().clone()
     }
@@ -407,12 +421,7 @@ fn per_window_check_rules_report_what_check_reports() {
     });
     assert!(expected.len() >= 5, "{expected:?}");
     let w = WatchProc::start(&models, "300ms");
-    runtime.block_on(async {
-        let mut client = TraceServiceClient::connect(w.grpc.clone()).await.unwrap();
-        for (_, req) in requests_by_trace(&spans, 50) {
-            client.export(req).await.unwrap();
-        }
-    });
+    w.send(&spans);
     std::thread::sleep(Duration::from_millis(800));
     let m = runtime.block_on(scrape(&w.metrics));
     // Windows closed while the stream ran (the data spans about 4.5 s; lateness 5 s of data

@@ -7,12 +7,11 @@ use std::time::Duration;
 use datafusion::arrow::array::{AsArray, TimestampNanosecondArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use serde_json::Value as J;
 use tracecheck::gen::{generate_bank, BankOptions};
 use tracecheck::ingest::Span;
 
-use super::watch::{requests_by_trace, scrape, WatchProc};
+use super::watch::{scrape, WatchProc};
 
 /// A window start as events print it (a UTC timestamp as text).
 fn label(t: i64) -> String {
@@ -28,19 +27,6 @@ fn bank(traces: usize) -> Vec<Span> {
     let mut spans: Vec<Span> = Vec::new();
     generate_bank(&BankOptions::new(traces).with_seed(5).with_fault_rate(0.2), &mut spans).unwrap();
     spans
-}
-
-fn stream(w: &WatchProc, spans: &[Span]) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut client = TraceServiceClient::connect(w.grpc.clone()).await.unwrap();
-        for (_, req) in requests_by_trace(spans, 50) {
-            client.export(req).await.unwrap();
-        }
-    });
 }
 
 #[test]
@@ -77,7 +63,7 @@ fn sliding_windows_count_what_each_window_holds() {
     assert!(expected.len() >= 4, "{expected:?}");
 
     let proc = WatchProc::start_with(&models, "300ms", &["--check-every", "500ms"]);
-    stream(&proc, &spans);
+    proc.send(&spans);
     std::thread::sleep(Duration::from_millis(800));
     let (code, events) = proc.stop();
     assert_eq!(code, Some(1));
@@ -114,7 +100,7 @@ fn held_window_spans_stay_under_the_bound() {
         "200ms",
         &["--check-lateness", "1h", "--max-window-spans", "2000"],
     );
-    stream(&proc, &spans);
+    proc.send(&spans);
     std::thread::sleep(Duration::from_millis(1000));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
