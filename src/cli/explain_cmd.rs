@@ -48,7 +48,17 @@ pub async fn run(a: Args) -> Result<u8> {
         }
     }
     let ctx = match a.data.is_empty() {
-        true => None,
+        true => {
+            // The SQL is the same for every engine; only a plan needs one. Said once, on stderr,
+            // so that stdout stays the SQL (an engine from TRACECHECK_ENGINE is not worth a note).
+            if a.engine.engine != tracecheck::engine::Engine::Local && std::env::var_os("TRACECHECK_ENGINE").is_none() {
+                eprintln!(
+                    "tracecheck: note: --engine {} has nothing to plan without --data; the SQL is the same on every engine",
+                    a.engine.engine
+                );
+            }
+            None
+        }
         false => Some(engine::open_on(&a.engine.engine, &a.data).await?),
     };
     let mut out = std::io::stdout().lock();

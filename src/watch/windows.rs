@@ -46,7 +46,15 @@ struct Size {
     next: Option<i64>,
     /// Whether a window of this size was evaluated yet.
     evaluated: bool,
+    /// `checks` compiled for windows starting at an offset (ns past a multiple of `w`). A slide
+    /// that divides the window gives `w / slide` offsets, so windows after the first few reuse
+    /// their plan's SQL instead of compiling it again.
+    at_offset: HashMap<i64, Arc<Vec<(String, CompiledCheck)>>>,
 }
+
+/// At most this many offsets are kept compiled per window size (a slide that does not divide the
+/// window can give many; past this the cache starts again).
+const MAX_OFFSETS: usize = 64;
 
 /// Windowed evaluation of the rules of some check blocks.
 pub struct Windows {
@@ -134,6 +142,7 @@ impl Windows {
                 checks,
                 next: None,
                 evaluated: false,
+                at_offset: HashMap::new(),
             })
             .collect();
     }
@@ -241,7 +250,8 @@ impl Windows {
 
     async fn close_next(&mut self, i: usize, early: bool, metrics: &Metrics) -> Result<Vec<Event>> {
         let t = self.sizes[i].next.expect("a next window");
-        let events = self.evaluate(i, t, early).await?;
+        let checks = self.compiled_at(i, t)?;
+        let events = self.evaluate(i, t, &checks, early).await?;
         metrics.add_window();
         self.sizes[i].evaluated = true;
         self.sizes[i].next = Some(t + self.sizes[i].slide);
@@ -262,7 +272,38 @@ impl Windows {
         self.held -= dropped;
     }
 
-    async fn evaluate(&self, i: usize, t: i64, early: bool) -> Result<Vec<Event>> {
+    /// The rules of size `i` compiled with buckets starting at `t` (cached by offset).
+    fn compiled_at(&mut self, i: usize, t: i64) -> Result<Arc<Vec<(String, CompiledCheck)>>> {
+        let size = &mut self.sizes[i];
+        let offset = t.rem_euclid(size.w);
+        if let Some(checks) = size.at_offset.get(&offset) {
+            return Ok(checks.clone());
+        }
+        let mut compiled = Vec::with_capacity(size.checks.len());
+        for (file, check) in &size.checks {
+            // Buckets that start at `t`: this window is one of them.
+            let rules = check
+                .rules
+                .iter()
+                .map(|r| r.windowed(size.w, t))
+                .collect::<Result<Vec<_>, _>>();
+            let rules =
+                rules.map_err(|e| Error::Bug(format!("a compiled rule failed to compile again: {}", e.message)))?;
+            let check = CompiledCheck {
+                title: check.title.clone(),
+                rules,
+            };
+            compiled.push((file.clone(), check));
+        }
+        if size.at_offset.len() >= MAX_OFFSETS {
+            size.at_offset.clear();
+        }
+        let compiled = Arc::new(compiled);
+        size.at_offset.insert(offset, compiled.clone());
+        Ok(compiled)
+    }
+
+    async fn evaluate(&self, i: usize, t: i64, checks: &[(String, CompiledCheck)], early: bool) -> Result<Vec<Event>> {
         let size = &self.sizes[i];
         let mut raw = RawTables::new(false);
         let mut any = false;
@@ -281,20 +322,8 @@ impl Windows {
         register_raw(&ctx, raw)?;
         let label = window_label(t)?;
         let mut events = Vec::new();
-        for (file, check) in &size.checks {
-            // Buckets that start at `t`: this window is one of them.
-            let rules = check
-                .rules
-                .iter()
-                .map(|r| r.windowed(size.w, t))
-                .collect::<Result<Vec<_>, _>>();
-            let rules =
-                rules.map_err(|e| Error::Bug(format!("a compiled rule failed to compile again: {}", e.message)))?;
-            let check = CompiledCheck {
-                title: check.title.clone(),
-                rules,
-            };
-            let report = run_check(&check, &ctx, None).await?;
+        for (file, check) in checks {
+            let report = run_check(check, &ctx, None).await?;
             for rule in &report.rules {
                 for m in &rule.measurements {
                     if m.window_start.as_deref() == Some(label.as_str()) && !m.holds {

@@ -254,3 +254,18 @@ fn explain_with_data_prints_each_query_s_plan_on_the_local_engine() {
     );
     assert!(plan.contains("DataSourceExec"), "{plan}");
 }
+
+#[test]
+fn explain_without_data_prints_the_sql_and_says_the_engine_is_unused() {
+    let with = tracecheck(
+        &["explain", "queries/slo.model", "--engine", "ballista://127.0.0.1:9"],
+        root(),
+    );
+    let without = tracecheck(&["explain", "queries/slo.model"], root());
+    assert_eq!(with.status.code(), Some(0));
+    // The same SQL: nothing is planned, so no scheduler is needed.
+    assert_eq!(with.stdout, without.stdout);
+    let note = String::from_utf8_lossy(&with.stderr);
+    assert!(note.contains("nothing to plan without --data"), "{note}");
+    assert!(without.stderr.is_empty());
+}
