@@ -229,8 +229,9 @@ async fn run_model(
     })
 }
 
-/// The violations of a compiled model, computed the staged way (assignments once, in memory), and
-/// with `stats` the number of assignments and traces where `when` held.
+/// The violations of a compiled model, computed the staged way (assignments once, in memory; on a
+/// distributed engine the standalone SQL instead), and with `stats` the number of assignments and
+/// traces where `when` held.
 async fn staged(
     compiled: &CompiledModel,
     ctx: &SessionContext,

@@ -51,7 +51,7 @@ pub async fn run(a: Args) -> Result<u8> {
         true => {
             // The SQL is the same for every engine; only a plan needs one. Said once, on stderr,
             // so that stdout stays the SQL (an engine from TRACECHECK_ENGINE is not worth a note).
-            if a.engine.engine != tracecheck::engine::Engine::Local && std::env::var_os("TRACECHECK_ENGINE").is_none() {
+            if a.engine.engine != engine::Engine::Local && std::env::var_os(super::engine_arg::ENGINE_ENV).is_none() {
                 eprintln!(
                     "tracecheck: note: --engine {} has nothing to plan without --data; the SQL is the same on every engine",
                     a.engine.engine
