@@ -23,7 +23,7 @@ for fmt in proto json; do
   for _ in $(seq "$runs"); do
     rm -rf "$work/ds-$fmt"
     /usr/bin/time -f "%e %U %S %M" -o "$work/time.txt" "$bin" ingest "$work/bank-$traces.$fmt" -o "$work/ds-$fmt" -q
-    read -r wall user sys kib < "$work/time.txt"
+    read -r wall user sys kib < <(tail -1 "$work/time.txt")
     python3 -c "
 import sys
 spans, wall, user, sys_, kib = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])

@@ -139,7 +139,7 @@ impl Report {
 pub async fn check(model: &Model, ctx: &SessionContext) -> Result<Report> {
     let names = DataNames::load(ctx).await?;
     let compiled = compile_built(model)?;
-    let report = run_model(model, &compiled, ctx, &names).await?;
+    let report = run_model(model, &compiled, ctx, &names, &mut SharedTags::new(ctx)).await?;
     Ok(Report {
         files: vec![FileReport {
             path: "<builder>".into(),
@@ -189,9 +189,11 @@ pub async fn check_compiled(
 ) -> Result<FileReport> {
     let mut models = Vec::new();
     let mut checks = Vec::new();
+    // Tag values computed for one model are reused by the next ones of the file.
+    let mut tags = SharedTags::new(ctx);
     for block in blocks {
         match block {
-            Compiled::Model(m, c) => models.push(run_model(m, c, ctx, names).await?),
+            Compiled::Model(m, c) => models.push(run_model(m, c, ctx, names, &mut tags).await?),
             Compiled::Check(c) => checks.push(run_check(c, ctx, baseline).await?),
         }
     }
@@ -207,8 +209,9 @@ async fn run_model(
     compiled: &CompiledModel,
     ctx: &SessionContext,
     names: &DataNames,
+    tags: &mut SharedTags<'_>,
 ) -> Result<ModelReport> {
-    let (violations, stats) = staged(compiled, ctx, true).await?;
+    let (violations, stats) = staged(compiled, ctx, true, tags).await?;
     let (assignments, traces) = stats.unwrap_or_default();
     let mut warnings = names.unknown_in(model);
     if assignments == 0 {
@@ -236,6 +239,7 @@ async fn staged(
     compiled: &CompiledModel,
     ctx: &SessionContext,
     stats: bool,
+    tags: &mut SharedTags<'_>,
 ) -> Result<(Vec<Violation>, Option<(u64, u64)>)> {
     if crate::engine::is_distributed(ctx) {
         // A memory table of this process cannot be read by remote executors: the standalone SQL
@@ -247,6 +251,9 @@ async fn staged(
         };
         return Ok((violations, stats));
     }
+    // Each tag's values are computed once per session and shared by all models (a model that
+    // reads a tag twice, or two models reading one tag, would each scan `tags` again).
+    tags.ensure(compiled).await?;
     // The assignments are computed once and held in memory while the expects and the statistics
     // read them (the standalone SQL of `explain` would compute them once per expect).
     let df = ctx.sql(&format!("{:#}", compiled.staged_assignments)).await?;
@@ -272,6 +279,49 @@ async fn staged(
     result
 }
 
+/// The tag tables of the staged plan ([`crate::compile::shared_tag_table`]) that one run registered
+/// in a session. They are dropped when the run ends (even on an error), so a session whose tables
+/// change afterwards never reads stale values.
+struct SharedTags<'a> {
+    ctx: &'a SessionContext,
+    registered: Vec<String>,
+}
+
+impl<'a> SharedTags<'a> {
+    fn new(ctx: &'a SessionContext) -> Self {
+        SharedTags {
+            ctx,
+            registered: Vec::new(),
+        }
+    }
+
+    /// Registers a memory table with the values of each tag key of `compiled` not registered yet.
+    async fn ensure(&mut self, compiled: &CompiledModel) -> Result<()> {
+        for key in &compiled.tag_keys {
+            let name = crate::compile::shared_tag_table(key);
+            if self.registered.contains(&name) {
+                continue;
+            }
+            let df = self.ctx.sql(&crate::compile::tag_values_sql(key)).await?;
+            let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+            let rows = df.collect().await?;
+            let table = datafusion::datasource::MemTable::try_new(schema, vec![rows])?;
+            self.ctx.register_table(name.as_str(), std::sync::Arc::new(table))?;
+            self.registered.push(name);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SharedTags<'_> {
+    fn drop(&mut self) {
+        for name in &self.registered {
+            // Deregistering a table this run registered cannot fail in a way worth reporting.
+            let _ = self.ctx.deregister_table(name.as_str());
+        }
+    }
+}
+
 /// Only the violations of a compiled model (no statistics): what a live checker needs, with one
 /// query fewer than [`check_compiled`].
 ///
@@ -287,7 +337,7 @@ async fn staged(
 /// # tokio::runtime::Runtime::new().unwrap().block_on(f()).unwrap();
 /// ```
 pub async fn violations_only(compiled: &CompiledModel, ctx: &SessionContext) -> Result<Vec<Violation>> {
-    Ok(staged(compiled, ctx, false).await?.0)
+    Ok(staged(compiled, ctx, false, &mut SharedTags::new(ctx)).await?.0)
 }
 
 async fn run_violations(compiled: &CompiledModel, ctx: &SessionContext) -> Result<Vec<Violation>> {

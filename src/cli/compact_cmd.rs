@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use tracecheck::store::{compact, is_dataset};
-use tracecheck::{Error, Result};
+use tracecheck::store::compact;
+use tracecheck::Result;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -18,16 +18,8 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> Result<u8> {
-    if !is_dataset(&a.dataset) {
-        return Err(Error::Usage(format!(
-            "{} is not a tracecheck dataset",
-            a.dataset.display()
-        )));
-    }
-    let (dataset, target) = (a.dataset.clone(), a.target_spans);
-    let stats = tokio::task::spawn_blocking(move || compact(&dataset, target))
-        .await
-        .map_err(|e| Error::Bug(format!("compaction thread failed: {e}")))??;
+    let target = a.target_spans;
+    let stats = super::on_dataset(&a.dataset, move |d| compact(d, target)).await?;
     if !a.quiet {
         if stats.parts_merged == 0 {
             eprintln!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use tracecheck::export::{parts_to_request, request_to_json, request_to_proto};
 use tracecheck::gen::{generate_bank, BankOptions};
 use tracecheck::ingest::RawTables;
-use tracecheck::store::{assemble, Dataset};
+use tracecheck::store::{assemble, Dataset, PartStream};
 use tracecheck::{Error, Result};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,22 +63,24 @@ pub async fn run(a: Args) -> Result<u8> {
         .with_seed(a.seed)
         .with_fault_rate(a.fault_rate)
         .with_slow_factor(a.slow_factor);
-    let mut raw = RawTables::new(false);
-    let truth = generate_bank(&options, &mut raw)?;
-    let (parts, stats) = assemble(raw, 1_000_000)?;
     let truth_path = match (&a.truth, a.format) {
         (Some(p), _) => p.clone(),
         (None, OutFormat::Dataset) => a.output.join("ground_truth.json"),
         (None, _) => PathBuf::from(format!("{}.truth.json", a.output.display())),
     };
-    match a.format {
+    let (truth, traces, spans) = match a.format {
         OutFormat::Dataset => {
-            let mut ds = Dataset::create_or_open(&a.output)?;
-            for p in &parts {
-                ds.write_part(p)?;
-            }
+            // Parts are written while the next ones are generated: memory stays at a few parts
+            // whatever --traces is.
+            let mut stream = PartStream::new(Dataset::create_or_open(&a.output)?, 1_000_000);
+            let truth = generate_bank(&options, &mut stream)?;
+            let stats = stream.finish()?;
+            (truth, stats.assembled.traces, stats.assembled.spans)
         }
         OutFormat::OtlpProto | OutFormat::OtlpJson => {
+            let mut raw = RawTables::new(false);
+            let truth = generate_bank(&options, &mut raw)?;
+            let (parts, stats) = assemble(raw, 1_000_000)?;
             let req = parts_to_request(&parts)?;
             let bytes = if a.format == OutFormat::OtlpProto {
                 request_to_proto(&req)
@@ -86,13 +88,14 @@ pub async fn run(a: Args) -> Result<u8> {
                 serde_json::to_vec(&request_to_json(&req)).map_err(|e| Error::Bug(e.to_string()))?
             };
             std::fs::write(&a.output, bytes).map_err(|e| Error::io(&a.output, e))?;
+            (truth, stats.traces, stats.spans)
         }
-    }
+    };
     std::fs::write(&truth_path, truth.to_json()).map_err(|e| Error::io(&truth_path, e))?;
     eprintln!(
         "generated {} traces, {} spans into {} (ground truth: {})",
-        stats.traces,
-        stats.spans,
+        traces,
+        spans,
         a.output.display(),
         truth_path.display()
     );

@@ -14,6 +14,7 @@ mod output;
 mod receiver;
 mod show_cmd;
 mod sql_cmd;
+mod upgrade_cmd;
 mod watch_cmd;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +47,8 @@ enum Command {
     Fetch(fetch_cmd::Args),
     /// Merge a dataset's small parts (e.g. the collector's) into larger ones, atomically.
     Compact(compact_cmd::Args),
+    /// Rewrite a dataset of an older schema version in the current layout, atomically.
+    Upgrade(upgrade_cmd::Args),
     /// Print the SQL that models compile to.
     Explain(explain_cmd::Args),
     /// Print model files in canonical form (or rewrite them with --write, or --check them).
@@ -56,6 +59,7 @@ enum Command {
 
 /// Runs a command; the `u8` is the process exit code.
 pub async fn run(cli: Cli) -> Result<u8> {
+    tracecheck::engine::check_env()?;
     match cli.command {
         Command::Ingest(a) => ingest_cmd::run(a).await,
         Command::Sql(a) => sql_cmd::run(a).await,
@@ -65,10 +69,29 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Explain(a) => explain_cmd::run(a).await,
         Command::Collect(a) => collect_cmd::run(a).await,
         Command::Compact(a) => compact_cmd::run(a).await,
+        Command::Upgrade(a) => upgrade_cmd::run(a).await,
         Command::Watch(a) => watch_cmd::run(a).await,
         Command::Fetch(a) => fetch_cmd::run(a).await,
         Command::Show(a) => show_cmd::run(a).await,
     }
+}
+
+/// Runs a job that rewrites a dataset (`compact`, `upgrade`) on a blocking thread, after checking
+/// that `dataset` is one.
+async fn on_dataset<T: Send + 'static>(
+    dataset: &std::path::Path,
+    job: impl FnOnce(&std::path::Path) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    if !tracecheck::store::is_dataset(dataset) {
+        return Err(Error::Usage(format!(
+            "{} is not a tracecheck dataset",
+            dataset.display()
+        )));
+    }
+    let dataset = dataset.to_path_buf();
+    tokio::task::spawn_blocking(move || job(&dataset))
+        .await
+        .map_err(|e| Error::Bug(format!("the dataset thread failed: {e}")))?
 }
 
 /// A closed stdout (`tracecheck sql ... | head`) is not an error.

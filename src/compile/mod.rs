@@ -55,6 +55,29 @@ pub struct CompiledModel {
     pub staged_violations: Query,
     /// See [`CompiledModel::staged_assignments`].
     pub staged_stats: Query,
+    /// The tag keys the model reads. The staged queries read the values of each from the table
+    /// named [`shared_tag_table`], which must hold the rows of [`tag_values_sql`] (`check` fills
+    /// it once per session, for all models).
+    pub tag_keys: Vec<String>,
+}
+
+/// The table the staged queries read the values of tag `key` from.
+///
+/// ```
+/// assert_eq!(tracecheck::compile::shared_tag_table("ab"), "tracecheck_tag_6162");
+/// ```
+pub fn shared_tag_table(key: &str) -> String {
+    values::shared_tag_table(key)
+}
+
+/// The query whose rows fill [`shared_tag_table`]: the values of tag `key` per span (its span
+/// attribute, else its resource attribute), the same rows the standalone SQL's `tag_i` CTE has.
+///
+/// ```
+/// assert!(tracecheck::compile::tag_values_sql("amount").contains("'amount'"));
+/// ```
+pub fn tag_values_sql(key: &str) -> String {
+    format!("{:#}", values::tag_values(key))
 }
 
 /// The table name the staged queries read the assignments from.
@@ -103,6 +126,7 @@ pub fn compile_model(model: &Model) -> Result<CompiledModel, ModelError> {
         staged_assignments: q.staged_assignments,
         staged_violations: q.staged_violations,
         staged_stats: q.staged_stats,
+        tag_keys: q.tag_keys,
     })
 }
 

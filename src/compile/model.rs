@@ -20,7 +20,9 @@ use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query, Select
 
 use super::sql::*;
 use super::types::{arith_ty, field_ty, Ty};
-use super::values::{literal, relation, tag_values, trace_column, traces_cte, CResult, Ctx, SpanVar, Val};
+use super::values::{
+    literal, relation, shared_tag_values, tag_values, trace_column, traces_cte, CResult, Ctx, SpanVar, Val,
+};
 use crate::model::ast::*;
 use crate::model::ModelError;
 
@@ -159,6 +161,7 @@ pub(crate) struct ModelQueries {
     pub staged_violations: Query,
     pub staged_stats: Query,
     pub let_names: Vec<String>,
+    pub tag_keys: Vec<String>,
 }
 
 impl<'m> ModelCompiler<'m> {
@@ -195,21 +198,28 @@ impl<'m> ModelCompiler<'m> {
             expect_ctes.push((name.clone(), self.expect_counts(e, &in_a)?));
             selects.push(self.violation_rows(j + 1, e, &name)?);
         }
-        let mut ctes: Vec<(String, Query)> = self
-            .ctx
-            .tag_keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (format!("tag_{}", i + 1), tag_values(k)))
-            .collect();
+        let tag_ctes = |values: fn(&str) -> Query| -> Vec<(String, Query)> {
+            self.ctx
+                .tag_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (format!("tag_{}", i + 1), values(k)))
+                .collect()
+        };
+        let mut ctes = tag_ctes(tag_values);
+        // The staged form reads each tag's values from a table filled once per run and shared by
+        // all models (a scan of `tags` per use was most of a tag model's time).
+        let mut shared = tag_ctes(shared_tag_values);
+        let mut rest = Vec::new();
         if self.ctx.need_traces {
-            ctes.push(("traces".into(), traces_cte()));
+            rest.push(("traces".into(), traces_cte()));
         }
-        ctes.extend(std::mem::take(&mut self.when_ctes));
+        rest.extend(std::mem::take(&mut self.when_ctes));
+        ctes.extend(rest.clone());
+        shared.extend(rest);
         // The staged form: `a` computed once by its own query (with the CTEs it needs), then the
         // expects over a table holding its rows.
-        let staged_assignments = with(assignments.clone(), ctes.clone());
-        let shared = ctes.clone();
+        let staged_assignments = with(assignments.clone(), shared.clone());
         ctes.push(("a".into(), assignments));
         let stats_of = |table_name: &str| {
             select(vec![
@@ -239,6 +249,7 @@ impl<'m> ModelCompiler<'m> {
             staged_violations: with(body, staged),
             staged_stats: stats_of(STAGED_A),
             let_names,
+            tag_keys: self.ctx.tag_keys.clone(),
         })
     }
 

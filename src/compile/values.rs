@@ -1,6 +1,6 @@
 //! Values, predicates and comparisons shared by the model and check compilers.
 
-use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query};
+use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query, SelectItem};
 
 use super::sql::*;
 use super::types::{cmp_kind, field_ty, literal_ty, mirror, CmpKind, Ty};
@@ -337,6 +337,21 @@ pub(crate) fn tag_values(key: &str) -> Query {
         ])
         .query();
     union_all(vec![span_scope, resource_scope])
+}
+
+/// The name of the memory table that holds `tag_values(key)` for the staged plan: one per tag key
+/// and session, shared by every model of a run (`check::staged` fills it on first use). The key is
+/// spelled in hex, so any key gives a plain identifier.
+pub(crate) fn shared_tag_table(key: &str) -> String {
+    let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("tracecheck_tag_{hex}")
+}
+
+/// The staged plan's `tag_i`: every row of the shared table of `key`.
+pub(crate) fn shared_tag_values(key: &str) -> Query {
+    select(vec![SelectItem::Wildcard(Default::default())])
+        .from(vec![table(&shared_tag_table(key), "st")])
+        .query()
 }
 
 /// The `traces` column of a trace field.

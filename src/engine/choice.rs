@@ -157,9 +157,23 @@ pub(crate) fn is_distributed(ctx: &SessionContext) -> bool {
     ctx.state().config().get_extension::<Distributed>().is_some()
 }
 
-/// The config shared by every engine.
+/// The config shared by every engine: DataFusion's defaults, changed by any `DATAFUSION_*`
+/// environment variable (`DATAFUSION_EXECUTION_TARGET_PARTITIONS=4`, ...; the command line checks
+/// them first with [`check_env`], so an invalid one is an error there, not ignored here).
 pub(crate) fn base_config() -> SessionConfig {
-    SessionConfig::new()
+    SessionConfig::from_env()
+        .unwrap_or_default()
         .with_information_schema(true)
         .with_default_catalog_and_schema("tracecheck", "public")
+}
+
+/// Checks the `DATAFUSION_*` environment variables that sessions read (see [`base_config`]).
+///
+/// ```
+/// assert!(tracecheck::engine::check_env().is_ok());
+/// ```
+pub fn check_env() -> Result<()> {
+    SessionConfig::from_env()
+        .map(|_| ())
+        .map_err(|e| Error::Usage(format!("a DATAFUSION_* environment variable is invalid: {e}")))
 }

@@ -20,7 +20,7 @@ use crate::store::{assemble, is_dataset, Dataset, Manifest};
 
 mod choice;
 pub(crate) use choice::is_distributed;
-pub use choice::Engine;
+pub use choice::{check_env, Engine};
 
 /// A fresh DataFusion session configured for trace queries.
 ///

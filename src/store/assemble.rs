@@ -11,7 +11,8 @@
 //!    in the trace, so they are deterministic.
 //! 2. **Structure.** Parents are looked up within the trace; a span whose parent is absent (or that
 //!    sits on a parent cycle) is a root. A depth-first walk, children in start-time order, numbers
-//!    each span's entry and exit (`nested_left`, `nested_right`, from 1 per trace) and its `depth`:
+//!    each span's entry and exit (`nested_left`, `nested_right`, from 1 per trace) and its `depth`
+//!    (children of equal start time in span-id order):
 //!    B is a descendant of A exactly when A.nested_left < B.nested_left and B.nested_right < A.nested_right.
 
 use std::collections::{HashMap, HashSet};
@@ -84,9 +85,11 @@ pub fn assemble(mut raw: RawTables, max_spans: usize) -> Result<(Vec<Part>, Asse
     raw.flush()?;
     let n = raw.span_ids.len();
     let mut order: Vec<u32> = (0..n as u32).collect();
+    // Spans of one start time are ordered by span id, not by input order: the same spans give the
+    // same structure columns however they arrive (compaction re-reads parts clustered by name).
     order.sort_unstable_by_key(|&i| {
         let i = i as usize;
-        (raw.trace_ids[i], raw.starts[i].unwrap_or(i64::MIN), i)
+        (raw.trace_ids[i], raw.starts[i].unwrap_or(i64::MIN), raw.span_ids[i], i)
     });
 
     let mut st = Structure {

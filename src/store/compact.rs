@@ -17,7 +17,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::assemble::{assemble, Part};
 use super::dataset::Dataset;
-use super::manifest::{now_secs, remove_part, Manifest};
+use super::manifest::{now_secs, remove_parts, Manifest};
 use crate::error::{Error, Result};
 use crate::export::parts_to_request;
 use crate::ingest::{otlp_request_to_spans, RawTables};
@@ -76,9 +76,7 @@ pub fn compact(dataset: &Path, target_spans: usize) -> Result<CompactStats> {
         match ds.write_files(part) {
             Ok((name, _)) => written.push(name),
             Err(e) => {
-                for name in &written {
-                    remove_part(dataset, name);
-                }
+                remove_parts(dataset, &written);
                 return Err(e);
             }
         }
@@ -111,9 +109,7 @@ pub fn compact(dataset: &Path, target_spans: usize) -> Result<CompactStats> {
             Ok(stats)
         }
         Err(e) => {
-            for name in &written {
-                remove_part(dataset, name);
-            }
+            remove_parts(dataset, &written);
             Err(e)
         }
     }
@@ -128,7 +124,7 @@ fn span_rows(dataset: &Path, part: &str) -> Result<usize> {
 }
 
 /// A part's four tables, read whole.
-fn read_part(dataset: &Path, part: &str) -> Result<Part> {
+pub(super) fn read_part(dataset: &Path, part: &str) -> Result<Part> {
     let table = |name: &str| -> Result<RecordBatch> {
         let path = dataset.join(name).join(format!("{part}.parquet"));
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;

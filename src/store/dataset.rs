@@ -10,15 +10,16 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::assemble::Part;
+use super::layout::{cluster, is_clustered_table, sorting_columns, PAGE_ROWS};
 use super::manifest::{write_atomic, Manifest};
 use crate::error::{Error, Result};
-use crate::schema::{SCHEMA_VERSION, TABLES};
+use crate::schema::{READABLE_VERSIONS, SCHEMA_VERSION, TABLES};
 
 /// The marker file that makes a folder a dataset.
 const META_FILE: &str = "tracecheck.json";
@@ -33,7 +34,7 @@ const META_FILE: &str = "tracecheck.json";
 pub struct WriteOptions {
     /// zstd level (1..=22).
     pub zstd_level: i32,
-    /// Rows per Parquet row group.
+    /// Rows per Parquet row group; also the block inside which rows are clustered (layout.rs).
     pub row_group_rows: usize,
 }
 
@@ -143,21 +144,42 @@ impl Dataset {
         })
     }
 
-    /// Checks that `path` is a dataset of this schema version.
-    pub fn check_meta(path: &Path) -> Result<()> {
+    /// Checks that `path` is a dataset of a schema version this tracecheck reads; returns it.
+    pub fn check_meta(path: &Path) -> Result<u32> {
         let file = path.join(META_FILE);
         let text = fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
         let meta: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Dataset {
             path: path.to_path_buf(),
             message: format!("{META_FILE} is not valid JSON: {e}"),
         })?;
-        match meta.get("schema_version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(SCHEMA_VERSION) => Ok(()),
-            other => Err(Error::Dataset {
+        let version = meta.get("schema_version").and_then(|v| v.as_u64());
+        match version.and_then(|v| u32::try_from(v).ok()) {
+            Some(v) if READABLE_VERSIONS.contains(&v) => Ok(v),
+            _ => Err(Error::Dataset {
                 path: path.to_path_buf(),
-                message: format!("schema version {other:?}, this tracecheck reads version {SCHEMA_VERSION}"),
+                message: format!(
+                    "schema version {}, this tracecheck reads versions {READABLE_VERSIONS:?}{}",
+                    version.map_or("missing".to_string(), |v| v.to_string()),
+                    if version.is_some_and(|v| v > u64::from(SCHEMA_VERSION)) {
+                        " (written by a newer tracecheck)"
+                    } else {
+                        ""
+                    }
+                ),
             }),
         }
+    }
+
+    /// Records `version` in the dataset's `tracecheck.json` (atomically), keeping its other fields.
+    pub(crate) fn set_version(path: &Path, version: u32) -> Result<()> {
+        let file = path.join(META_FILE);
+        let text = fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+        let mut meta: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Dataset {
+            path: path.to_path_buf(),
+            message: format!("{META_FILE} is not valid JSON: {e}"),
+        })?;
+        meta["schema_version"] = serde_json::json!(version);
+        write_atomic(&file, serde_json::to_string_pretty(&meta).expect("json").as_bytes())
     }
 
     /// Uses these write options.
@@ -188,31 +210,76 @@ impl Dataset {
         let name = format!("part-{}-{:05}", self.batch_id, self.next_part);
         self.next_part += 1;
         let file_name = format!("{name}.parquet");
+        // Rows clustered by span name and tag key, so that statistics prune lookups (layout.rs).
+        let part = cluster(part, self.options.row_group_rows)?;
+        // The four files are encoded at the same time (Parquet encoding is most of a write), each
+        // under a temporary name; they are renamed into place in table order afterwards, spans last.
+        let written: Vec<Result<(PathBuf, PathBuf, u64)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = TABLES
+                .iter()
+                .map(|&table| {
+                    let (part, options, dir) = (&part, &self.options, self.path.join(table));
+                    let file_name = &file_name;
+                    scope.spawn(move || write_table(part.table(table), table, options, &dir, file_name))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Bug("a Parquet writer thread panicked".into())))
+                })
+                .collect()
+        });
         let mut bytes = 0;
-        for table in TABLES {
-            let batch = part.table(table);
-            let final_path = self.path.join(table).join(&file_name);
-            let tmp = self.path.join(table).join(format!(".{file_name}.tmp"));
-            let sorting = vec![SortingColumn {
-                column_idx: 0,
-                descending: false,
-                nulls_first: false,
-            }];
-            let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::try_new(self.options.zstd_level)?))
-                .set_max_row_group_row_count(Some(self.options.row_group_rows))
-                .set_statistics_enabled(EnabledStatistics::Page)
-                .set_sorting_columns(Some(sorting))
-                .build();
-            let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
-            writer.write(batch)?;
-            let file = writer.into_inner()?;
-            file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-            bytes += file.metadata().map_err(|e| Error::io(&tmp, e))?.len();
-            drop(file);
+        let mut renames = Vec::with_capacity(TABLES.len());
+        let mut failed = None;
+        for w in written {
+            match w {
+                Ok(r) => renames.push(r),
+                Err(e) => failed = failed.or(Some(e)),
+            }
+        }
+        if let Some(e) = failed {
+            for (tmp, _, _) in renames {
+                let _ = fs::remove_file(tmp);
+            }
+            return Err(e);
+        }
+        for (tmp, final_path, size) in renames {
             fs::rename(&tmp, &final_path).map_err(|e| Error::io(&final_path, e))?;
+            bytes += size;
         }
         Ok((name, bytes))
     }
+}
+
+/// Encodes one table of a part into `DIR/.NAME.tmp` and syncs it; returns the temporary path, the
+/// final path and the size.
+fn write_table(
+    batch: &RecordBatch,
+    table: &str,
+    options: &WriteOptions,
+    dir: &Path,
+    file_name: &str,
+) -> Result<(PathBuf, PathBuf, u64)> {
+    let final_path = dir.join(file_name);
+    let tmp = dir.join(format!(".{file_name}.tmp"));
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(options.zstd_level)?))
+        .set_max_row_group_row_count(Some(options.row_group_rows))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_sorting_columns(Some(sorting_columns(table)).filter(|s| !s.is_empty()));
+    if is_clustered_table(table) {
+        // Small pages: the page index skips the other names' or keys' pages inside a row group.
+        props = props.set_data_page_row_count_limit(PAGE_ROWS);
+    }
+    let props = props.build();
+    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
+    writer.write(batch)?;
+    let file = writer.into_inner()?;
+    file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    let size = file.metadata().map_err(|e| Error::io(&tmp, e))?.len();
+    Ok((tmp, final_path, size))
 }

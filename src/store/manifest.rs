@@ -112,6 +112,13 @@ pub(crate) fn remove_part(dataset: &Path, part: &str) {
     }
 }
 
+/// Deletes the files of parts written but never listed (a rewrite that failed before its swap).
+pub(crate) fn remove_parts(dataset: &Path, parts: &[String]) {
+    for part in parts {
+        remove_part(dataset, part);
+    }
+}
+
 /// Parts in the folder of an older dataset: every `spans/*.parquet` (spans are written last, so
 /// their part is complete).
 fn listed_parts(dataset: &Path) -> Result<Vec<String>> {

@@ -5,8 +5,8 @@
 //! ```text
 //! DATASET/tracecheck.json          format marker and schema version
 //! DATASET/manifest.json            the parts readers see (see `manifest`)
-//! DATASET/spans/part-*.parquet     one file per part: whole traces, rows sorted by trace_id
-//! DATASET/tags/part-*.parquet      same part names, same traces
+//! DATASET/spans/part-*.parquet     one file per part: whole traces, rows clustered by name (layout.rs)
+//! DATASET/tags/part-*.parquet      same part names, same traces, rows clustered by key
 //! DATASET/refs/part-*.parquet
 //! DATASET/logs/part-*.parquet
 //! ```
@@ -14,9 +14,15 @@
 mod assemble;
 mod compact;
 mod dataset;
+mod layout;
 mod manifest;
+mod stream;
+mod upgrade;
 
 pub use assemble::{assemble, AssembleStats, Part};
 pub use compact::{compact, CompactStats};
 pub use dataset::{is_dataset, Dataset, WriteOptions};
+pub use layout::{cluster, is_clustered, sorting_columns, PAGE_ROWS};
 pub use manifest::{Manifest, MANIFEST_FILE, RETIRE_GRACE};
+pub use stream::{PartStream, StreamStats};
+pub use upgrade::{upgrade, UpgradeStats};

@@ -1,4 +1,5 @@
-//! Differential tests: the SQL compiler (`check::model_violations`) against the reference evaluator
+//! Differential tests: the SQL compiler (`check::model_violations`, and the staged plan of
+//! `check::violations_only` that `check` and `watch` run) against the reference evaluator
 //! (`reference::evaluate`) on random traces and random type-valid models from the whole grammar.
 //!
 //! Everything is generated with proptest combinators, so a failure shrinks to a small model and a
@@ -584,17 +585,26 @@ fn reference_rows(model: &Model, spans: &[Span]) -> Vec<Row> {
         .collect()
 }
 
-fn sql_rows(rt: &Runtime, model: &Model, spans: &[Span]) -> Result<Vec<Row>, String> {
-    let found = rt
+/// The violations of the standalone SQL (what `explain` prints, what Ballista and DuckDB run) and
+/// of the staged plan (`check` and `watch`: the assignments once in a memory table, then the expects
+/// over it), on one session.
+fn sql_rows(rt: &Runtime, model: &Model, spans: &[Span]) -> Result<(Vec<Row>, Vec<Row>), String> {
+    let (standalone, staged) = rt
         .block_on(async {
             let ctx = tracecheck::engine::open_spans(spans.to_vec()).await?;
-            tracecheck::check::model_violations(model, &ctx).await
+            let standalone = tracecheck::check::model_violations(model, &ctx).await?;
+            let compiled = tracecheck::compile::compile_model(model).map_err(|e| tracecheck::Error::Bug(e.message))?;
+            let staged = tracecheck::check::violations_only(&compiled, &ctx).await?;
+            Ok::<_, tracecheck::Error>((standalone, staged))
         })
         .map_err(|e| format!("the SQL side failed: {e}"))?;
-    Ok(found
-        .into_iter()
-        .map(|v| (v.model, v.clause, v.trace_id, v.assignment, v.matched, v.witnesses))
-        .collect())
+    let rows = |found: Vec<tracecheck::check::Violation>| -> Vec<Row> {
+        found
+            .into_iter()
+            .map(|v| (v.model, v.clause, v.trace_id, v.assignment, v.matched, v.witnesses))
+            .collect()
+    };
+    Ok((rows(standalone), rows(staged)))
 }
 
 fn model_text(model: &Model) -> String {
@@ -660,16 +670,14 @@ fn check_case(rt: &Runtime, model: &Model, spans: &[Span]) -> Result<(), String>
         ));
     }
     let expected = reference_rows(model, spans);
-    let actual = sql_rows(rt, model, spans);
-    if actual.as_ref() == Ok(&expected) {
-        return Ok(());
-    }
-    let actual = match actual {
-        Ok(rows) => rows_text(&rows),
-        Err(e) => format!("  {e}\n"),
+    let (actual, which) = match sql_rows(rt, model, spans) {
+        Ok((standalone, _)) if standalone != expected => (rows_text(&standalone), "standalone SQL"),
+        Ok((_, staged)) if staged != expected => (rows_text(&staged), "staged plan"),
+        Ok(_) => return Ok(()),
+        Err(e) => (format!("  {e}\n"), "SQL"),
     };
     Err(format!(
-        "SQL and reference disagree\n--- model\n{}--- spans\n{}--- SQL violations\n{}--- reference violations\n{}",
+        "{which} and reference disagree\n--- model\n{}--- spans\n{}--- {which} violations\n{}--- reference violations\n{}",
         model_text(model),
         spans_text(spans),
         actual,

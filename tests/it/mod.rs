@@ -19,8 +19,10 @@ mod html_escape;
 mod jaeger_suite;
 mod python_sdk;
 mod reference;
+mod schema_doc;
 #[cfg(feature = "testing")]
 mod seed_unit;
 mod show;
+mod upgrade;
 mod watch;
 mod watch_windows;
