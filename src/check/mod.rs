@@ -251,8 +251,8 @@ async fn staged(
         };
         return Ok((violations, stats));
     }
-    // Each tag's values are computed once per session and shared by all models (a model that
-    // reads a tag twice, or two models reading one tag, would each scan `tags` again).
+    // Each tag's values are computed once per run (a file of models) and shared by its models (a
+    // model that reads a tag twice, or two models reading one tag, would each scan `tags` again).
     tags.ensure(compiled).await?;
     // The assignments are computed once and held in memory while the expects and the statistics
     // read them (the standalone SQL of `explain` would compute them once per expect).

@@ -127,3 +127,69 @@ fn compact_command_reports_its_work() {
     let out = super::common::tracecheck(&["compact", tmp.path().to_str().unwrap()], tmp.path());
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_part_stream_writes_whole_traces_in_parts_of_the_given_size() {
+    use tracecheck::store::PartStream;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("streamed");
+    let mut stream = PartStream::new(Dataset::create_or_open(&dir).unwrap(), 500);
+    let truth = generate_bank(&BankOptions::new(300).with_seed(7), &mut stream).unwrap();
+    let stats = stream.finish().unwrap();
+    assert_eq!((stats.assembled.spans, stats.assembled.traces), (truth.spans, 300));
+    let parts = Manifest::load(&dir).unwrap().unwrap().parts;
+    assert_eq!(parts.len(), stats.parts);
+    assert!(
+        parts.len() >= 4,
+        "{} spans in parts of about 500: {} parts",
+        truth.spans,
+        parts.len()
+    );
+    // Every trace lies in exactly one part, and every part but the last reached the size.
+    let d = dir.to_str().unwrap();
+    let per_part = tracecheck_ok(
+        &[
+            "sql",
+            "SELECT trace_id FROM spans GROUP BY trace_id",
+            "--data",
+            d,
+            "--format",
+            "csv",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(per_part.lines().count(), 301, "one row per trace and a header");
+    let mut traces_seen = std::collections::HashSet::new();
+    for part in &parts {
+        let file = std::fs::File::open(dir.join("spans").join(format!("{part}.parquet"))).unwrap();
+        let reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut in_part = std::collections::HashSet::new();
+        let mut rows = 0;
+        for b in reader {
+            let b = b.unwrap();
+            rows += b.num_rows();
+            let ids = datafusion::arrow::array::AsArray::as_string::<i32>(b.column(0));
+            in_part.extend(ids.iter().flatten().map(str::to_string));
+        }
+        if part != parts.last().unwrap() {
+            assert!(rows >= 500, "part {part} has {rows} spans");
+        }
+        for t in in_part {
+            assert!(traces_seen.insert(t), "a trace in two parts");
+        }
+    }
+    assert_eq!(traces_seen.len(), 300);
+    // The same data as one in-memory assembly, as the generator would have written it in one go.
+    write_parts(
+        &tmp.path().join("one"),
+        vec![{
+            let mut spans: Vec<Span> = Vec::new();
+            generate_bank(&BankOptions::new(300).with_seed(7), &mut spans).unwrap();
+            spans
+        }],
+    );
+    assert_eq!(dump(&dir), dump(&tmp.path().join("one")));
+}
