@@ -14,9 +14,10 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 
 /// Version of the on-disk layout, written into every new dataset's `tracecheck.json`.
 ///
-/// Version 2 has the columns of version 1 and clusters rows inside each part (spans by name, tags
-/// by key; `store::layout`), so statistics prune lookups. Version-1 datasets are read as they are
-/// and appended to (new parts in the version-2 order); `tracecheck upgrade` rewrites their parts.
+/// Version 2 has the columns of version 1 and clusters rows inside each row group (spans by
+/// name, tags by key; `store::layout`), so statistics prune lookups. Version-1 datasets are read
+/// as they are and appended to (new parts in the version-2 order); `tracecheck upgrade` rewrites
+/// their parts.
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// The schema versions this tracecheck reads.

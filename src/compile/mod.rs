@@ -57,7 +57,7 @@ pub struct CompiledModel {
     pub staged_stats: Query,
     /// The tag keys the model reads. The staged queries read the values of each from the table
     /// named [`shared_tag_table`], which must hold the rows of [`tag_values_sql`] (`check` fills
-    /// it once per session, for all models).
+    /// it once per run, for all the models of a file).
     pub tag_keys: Vec<String>,
 }
 

@@ -340,7 +340,7 @@ pub(crate) fn tag_values(key: &str) -> Query {
 }
 
 /// The name of the memory table that holds `tag_values(key)` for the staged plan: one per tag key
-/// and session, shared by every model of a run (`check::staged` fills it on first use). The key is
+/// and run, shared by every model of the run (`check::staged` fills it on first use). The key is
 /// spelled in hex, so any key gives a plain identifier.
 pub(crate) fn shared_tag_table(key: &str) -> String {
     let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();

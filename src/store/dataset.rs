@@ -146,12 +146,7 @@ impl Dataset {
 
     /// Checks that `path` is a dataset of a schema version this tracecheck reads; returns it.
     pub fn check_meta(path: &Path) -> Result<u32> {
-        let file = path.join(META_FILE);
-        let text = fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
-        let meta: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Dataset {
-            path: path.to_path_buf(),
-            message: format!("{META_FILE} is not valid JSON: {e}"),
-        })?;
+        let meta = read_meta(path)?;
         let version = meta.get("schema_version").and_then(|v| v.as_u64());
         match version.and_then(|v| u32::try_from(v).ok()) {
             Some(v) if READABLE_VERSIONS.contains(&v) => Ok(v),
@@ -172,14 +167,12 @@ impl Dataset {
 
     /// Records `version` in the dataset's `tracecheck.json` (atomically), keeping its other fields.
     pub(crate) fn set_version(path: &Path, version: u32) -> Result<()> {
-        let file = path.join(META_FILE);
-        let text = fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
-        let mut meta: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Dataset {
-            path: path.to_path_buf(),
-            message: format!("{META_FILE} is not valid JSON: {e}"),
-        })?;
+        let mut meta = read_meta(path)?;
         meta["schema_version"] = serde_json::json!(version);
-        write_atomic(&file, serde_json::to_string_pretty(&meta).expect("json").as_bytes())
+        write_atomic(
+            &path.join(META_FILE),
+            serde_json::to_string_pretty(&meta).expect("json").as_bytes(),
+        )
     }
 
     /// Uses these write options.
@@ -252,6 +245,16 @@ impl Dataset {
         }
         Ok((name, bytes))
     }
+}
+
+/// The dataset's `tracecheck.json`, parsed.
+fn read_meta(path: &Path) -> Result<serde_json::Value> {
+    let file = path.join(META_FILE);
+    let text = fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Dataset {
+        path: path.to_path_buf(),
+        message: format!("{META_FILE} is not valid JSON: {e}"),
+    })
 }
 
 /// Encodes one table of a part into `DIR/.NAME.tmp` and syncs it; returns the temporary path, the

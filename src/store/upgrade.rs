@@ -50,16 +50,13 @@ pub fn upgrade(dataset: &Path) -> Result<UpgradeStats> {
     let mut ds = Dataset::create_or_open(dataset)?;
     let old = Manifest::load(dataset)?.unwrap_or_default().parts;
     let mut written: Vec<String> = Vec::with_capacity(old.len());
-    let mut rewrite = |written: &mut Vec<String>, stats: &mut UpgradeStats| -> Result<()> {
+    let swapped = (|| {
         for part in &old {
             // One part in memory at a time; `write_files` clusters it.
             let p = read_part(dataset, part)?;
             stats.spans += p.spans.num_rows();
             written.push(ds.write_files(&p)?.0);
         }
-        Ok(())
-    };
-    let swapped = rewrite(&mut written, &mut stats).and_then(|()| {
         Manifest::update(dataset, |m| {
             if old.iter().any(|p| !m.parts.contains(p)) {
                 return Err(Error::Dataset {
@@ -78,7 +75,7 @@ pub fn upgrade(dataset: &Path) -> Result<UpgradeStats> {
             m.retired.extend(old.iter().map(|p| (p.clone(), now)));
             Ok(())
         })
-    });
+    })();
     if let Err(e) = swapped {
         remove_parts(dataset, &written);
         return Err(e);
