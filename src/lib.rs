@@ -22,6 +22,7 @@ pub mod fetch;
 pub mod gen;
 pub mod ingest;
 pub mod model;
+pub mod net;
 pub mod pipeline;
 pub mod report;
 pub mod schema;

@@ -63,7 +63,7 @@ const PROGRESS_BYTES: u64 = 64 << 20;
 /// [`TRACE_EXTENSIONS`]) into their files, sorted by path.
 ///
 /// ```no_run
-/// let files = tracecheck::pipeline::expand_inputs(&["../shared/fixtures/zipkin".into()]).unwrap();
+/// let files = tracecheck::pipeline::expand_inputs(&["tests/fixtures/real/zipkin".into()]).unwrap();
 /// ```
 pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();

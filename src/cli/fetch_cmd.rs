@@ -58,6 +58,10 @@ pub struct Args {
     /// Send `Authorization: Bearer TOKEN` with every request.
     #[arg(long, env = "TRACECHECK_FETCH_TOKEN", hide_env_values = true)]
     auth_token: Option<String>,
+    /// A PEM file of CA certificates trusted besides the system's (https to a backend whose
+    /// certificate a private CA signed).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// The dataset folder to create or append to (traces it holds are not fetched again).
     #[arg(short, long)]
     output: PathBuf,
@@ -110,6 +114,7 @@ pub async fn run(a: Args) -> Result<u8> {
             PagingArg::Bisect => Some(Paging::Bisect),
         })
         .with_auth_token(a.auth_token.clone())
+        .with_ca_cert(a.ca_cert.clone())
         .with_retry_policy(retry)
         .with_concurrency(a.concurrency)
         .with_flush_spans(a.flush_spans)

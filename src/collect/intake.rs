@@ -5,7 +5,6 @@
 use std::io::Read;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use prost::Message;
 
 use crate::error::{Error, Result};
 use crate::ingest::{otlp_json_decode, otlp_request_to_spans, Span, SpanSink};
@@ -60,7 +59,7 @@ impl Accepted {
 
     /// Spans of an OTLP/HTTP protobuf body.
     pub fn from_proto(body: &[u8]) -> std::result::Result<Accepted, BodyError> {
-        let req = ExportTraceServiceRequest::decode(body)
+        let req = crate::ingest::otlp_request_decode(body)
             .map_err(|e| BodyError::Invalid(format!("not a valid ExportTraceServiceRequest: {e}")))?;
         let mut acc = Accepted::default();
         let _ = otlp_request_to_spans("<http>", req, &mut acc);

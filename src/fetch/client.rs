@@ -4,6 +4,7 @@
 //! Any other status fails at once: a 404 or a 401 will not change by asking again, and the error
 //! names the URL, the status and the start of the body (where backends say what is wrong).
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -85,7 +86,7 @@ enum Attempt {
     },
     Permanent {
         message: String,
-        status: StatusCode,
+        status: Option<StatusCode>,
     },
 }
 
@@ -98,10 +99,15 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub fn new(policy: RetryPolicy, token: Option<String>) -> Result<Client> {
-        let http = reqwest::Client::builder()
+    /// A client; `ca_cert` is a PEM file of certificates trusted besides the system's roots.
+    pub fn new(policy: RetryPolicy, token: Option<String>, ca_cert: Option<&Path>) -> Result<Client> {
+        let mut builder = crate::net::client_builder()
             .timeout(policy.timeout)
-            .user_agent(concat!("tracecheck/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("tracecheck/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = ca_cert {
+            builder = builder.tls_certs_merge(read_ca_certs(path)?);
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::Usage(format!("cannot create the HTTP client: {}", chain(&e))))?;
         Ok(Client {
@@ -126,7 +132,7 @@ impl Client {
                 Attempt::Permanent { message, status } => {
                     return Err(HttpError {
                         url: url.to_string(),
-                        status: Some(status),
+                        status,
                         message,
                     })
                 }
@@ -161,6 +167,14 @@ impl Client {
         }
         let resp = match req.send().await {
             Ok(r) => r,
+            // A certificate that is not trusted will not be trusted on the next attempt either.
+            Err(e) if tls_error(&e) => {
+                let message = format!(
+                    "{} (is the server's certificate signed by a private CA? pass that CA with --ca-cert FILE)",
+                    chain(&e.without_url())
+                );
+                return Attempt::Permanent { message, status: None };
+            }
             // The URL leads the final message already.
             Err(e) => return transient(chain(&e.without_url()), None, None),
         };
@@ -184,7 +198,10 @@ impl Client {
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             transient(message, Some(status), retry_after)
         } else {
-            Attempt::Permanent { message, status }
+            Attempt::Permanent {
+                message,
+                status: Some(status),
+            }
         }
     }
 }
@@ -213,6 +230,37 @@ fn quote_body(body: &[u8]) -> String {
         (false, true) => format!(": {line} …"),
         (false, false) => format!(": {line}"),
     }
+}
+
+/// The certificates of a PEM file (`--ca-cert`): one or more `BEGIN CERTIFICATE` blocks.
+fn read_ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        Error::Usage(format!(
+            "--ca-cert {}: not a PEM certificate file ({e})",
+            path.display()
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(Error::Usage(format!(
+            "--ca-cert {}: no \"-----BEGIN CERTIFICATE-----\" block in it; expected the CA's certificate in PEM",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+/// Whether a request failed in the TLS handshake (an untrusted or invalid certificate, a protocol
+/// mismatch), found as a rustls error among its causes.
+fn tls_error(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// An error and its causes on one line (reqwest's own message alone says "error sending request").

@@ -99,6 +99,7 @@ pub struct Fetch {
     page_limit: usize,
     paging: Option<Paging>,
     auth_token: Option<String>,
+    ca_cert: Option<PathBuf>,
     retry: RetryPolicy,
     concurrency: usize,
     flush_spans: usize,
@@ -198,6 +199,7 @@ impl Fetch {
             page_limit: 100,
             paging: None,
             auth_token: None,
+            ca_cert: None,
             retry: RetryPolicy::default(),
             concurrency: 4,
             flush_spans: 5_000,
@@ -256,6 +258,20 @@ impl Fetch {
     /// Sends `Authorization: Bearer TOKEN` with every request.
     pub fn with_auth_token(mut self, token: Option<String>) -> Self {
         self.auth_token = token;
+        self
+    }
+
+    /// Trusts the certificates of this PEM file besides the system's root certificates (https to a
+    /// backend whose certificate a private CA signed).
+    ///
+    /// ```
+    /// use tracecheck::fetch::{Backend, Fetch};
+    /// let f = Fetch::new(Backend::Jaeger, "https://jaeger.internal:16686", "bank", "out")
+    ///     .with_ca_cert(Some("/etc/ssl/private-ca.pem".into()));
+    /// # drop(f);
+    /// ```
+    pub fn with_ca_cert(mut self, path: Option<PathBuf>) -> Self {
+        self.ca_cert = path;
         self
     }
 

@@ -47,7 +47,11 @@ impl Fetch {
                 "the time window is empty: its start is not before its end".into(),
             ));
         }
-        let client = Arc::new(Client::new(self.retry.clone(), self.auth_token.clone())?);
+        let client = Arc::new(Client::new(
+            self.retry.clone(),
+            self.auth_token.clone(),
+            self.ca_cert.as_deref(),
+        )?);
         let mut stats = FetchStats::default();
         // Names first: a typo fails before anything is written.
         match &api {

@@ -7,10 +7,20 @@ pub enum Format {
     OtlpProto,
     /// A stream of length-delimited (varint length prefix) OTLP protobuf messages.
     OtlpProtoDelimited,
-    /// OTLP JSON: one request, or JSON lines of requests (the collector's file exporter).
+    /// OTLP JSON: a request `{"resourceSpans": [...]}` (hex or base64 ids, enums as numbers or
+    /// names, camelCase or snake_case fields, the legacy `instrumentationLibrarySpans`).
     OtlpJson,
-    /// Jaeger JSON: `{"data":[...]}`, one trace object, or a list of spans with embedded `process`.
+    /// Grafana Tempo's trace by id: `{"batches": [...]}` (API v1) or `{"trace": {...}}` (API v2),
+    /// OTLP resource spans inside.
+    TempoJson,
+    /// Jaeger's api_v3 answer `{"result": {"resourceSpans": [...]}}`: OTLP inside.
+    JaegerV3Json,
+    /// Jaeger JSON of the query API and UI: `{"data":[...]}`, one trace object, or a list of spans
+    /// with embedded `process`.
     JaegerJson,
+    /// Jaeger api_v2 protobuf JSON: `{"batch": {"spans", "process"}}`, a `Batch` or a
+    /// `SpansResponseChunk` (`{"result": {"spans": [...]}}` from the gRPC gateway).
+    JaegerProtoJson,
     /// Zipkin v2 JSON: a list of spans.
     ZipkinJson,
 }
@@ -26,7 +36,10 @@ impl Format {
             Format::OtlpProto => "otlp-proto",
             Format::OtlpProtoDelimited => "otlp-proto-delimited",
             Format::OtlpJson => "otlp-json",
+            Format::TempoJson => "tempo-json",
+            Format::JaegerV3Json => "jaeger-v3-json",
             Format::JaegerJson => "jaeger-json",
+            Format::JaegerProtoJson => "jaeger-proto-json",
             Format::ZipkinJson => "zipkin-json",
         }
     }
@@ -34,15 +47,19 @@ impl Format {
 
 /// Detects the format from the first bytes of an (uncompressed) input.
 ///
-/// JSON formats are told apart by the keys they use (`resourceSpans`; `operationName`/`traceID`;
-/// `traceId` with `id`); anything that does not start like JSON is taken as protobuf, whose framing
-/// (one message, or varint-length-prefixed messages) is told apart by the first bytes.
+/// JSON formats are told apart by the structure of the document's first bytes (which keys sit at
+/// its top levels: see `shape.rs`); JSON of another shape is an error that says what it holds.
+/// Anything that does not start like JSON is taken as protobuf, whose framing (one message, or
+/// varint-length-prefixed messages) is told apart by the first bytes.
 ///
 /// ```
 /// use tracecheck::ingest::{detect_format, Format};
 /// assert_eq!(detect_format(br#"{"resourceSpans":[]}"#), Ok(Format::OtlpJson));
+/// assert_eq!(detect_format(br#"{"batches":[]}"#), Ok(Format::TempoJson));
 /// assert_eq!(detect_format(br#"{"data":[{"traceID":"1","spans":[]}]}"#), Ok(Format::JaegerJson));
 /// assert_eq!(detect_format(br#"[{"traceId":"1","id":"2"}]"#), Ok(Format::ZipkinJson));
+/// let err = detect_format(br#"{"traces":[{"traceID":"1"}]}"#).unwrap_err();
+/// assert!(err.starts_with(r#"a JSON object with keys "traces" is not a trace"#));
 /// assert!(detect_format(b"").is_err());
 /// ```
 pub fn detect_format(head: &[u8]) -> Result<Format, String> {
@@ -50,39 +67,10 @@ pub fn detect_format(head: &[u8]) -> Result<Format, String> {
     let Some(first) = first else {
         return Err("the input is empty: expected OTLP (protobuf or JSON), Jaeger JSON or Zipkin JSON".into());
     };
-    let text = &head[first..];
-    match text[0] {
-        b'{' | b'[' => detect_json(text),
+    match head[first] {
+        b'{' | b'[' => super::shape::json_format(&head[first..]),
         _ => detect_proto(head),
     }
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-fn detect_json(text: &[u8]) -> Result<Format, String> {
-    if contains(text, "\"resourceSpans\"") || contains(text, "\"resource_spans\"") {
-        return Ok(Format::OtlpJson);
-    }
-    if contains(text, "\"operationName\"") || contains(text, "\"traceID\"") || contains(text, "\"processes\"") {
-        return Ok(Format::JaegerJson);
-    }
-    if contains(text, "\"traceId\"") && (contains(text, "\"id\"") || contains(text, "\"localEndpoint\"")) {
-        return Ok(Format::ZipkinJson);
-    }
-    if text[0] == b'[' && text[1..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b']') {
-        // An empty list: Zipkin's and Jaeger's span lists look alike; both mean "no spans".
-        return Ok(Format::ZipkinJson);
-    }
-    if text[0] == b'{' && contains(text, "\"data\"") {
-        return Ok(Format::JaegerJson);
-    }
-    Err(
-        "JSON that is neither OTLP (no \"resourceSpans\"), Jaeger (no \"traceID\"/\"operationName\") \
-         nor Zipkin v2 (no \"traceId\" and \"id\")"
-            .into(),
-    )
 }
 
 /// Reads a protobuf varint at the start of `b`: (value, length in bytes).

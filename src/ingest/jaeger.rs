@@ -564,5 +564,8 @@ impl KeyScan {
     }
 }
 
+mod proto_json;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use proto_json::decode as decode_proto_json;

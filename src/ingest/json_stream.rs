@@ -24,8 +24,13 @@ pub(crate) enum ArrayAt<'a> {
     Root,
     /// The input is `{ ..., "field": [ ... ], ... }`; other fields are skipped.
     Field(&'a str),
-    /// As `Field`, accepting any of several spellings of the field name.
-    Fields(&'a [&'a str]),
+    /// As `Field`, accepting any of the names in `fields`, the array also being found one level
+    /// down, inside an object-valued field named in `wrappers` (`{"trace": {"batches": [...]}}`);
+    /// a wrapper without the array holds nothing.
+    Within {
+        wrappers: &'a [&'a str],
+        fields: &'a [&'a str],
+    },
 }
 
 /// Streams the elements of the array at `at`, returning how many there were. A syntax error anywhere
@@ -44,20 +49,12 @@ pub(crate) fn for_each_element<R: Read>(
     };
     let res = match at {
         ArrayAt::Root => de::Deserializer::deserialize_seq(&mut de, SeqVisitor { state: &mut state }),
-        ArrayAt::Field(field) => de::Deserializer::deserialize_map(
+        ArrayAt::Field(field) => de::Deserializer::deserialize_map(&mut de, FieldVisitor::new(&[field], &mut state)),
+        ArrayAt::Within { wrappers, fields } => de::Deserializer::deserialize_map(
             &mut de,
             FieldVisitor {
-                fields: &[field],
-                state: &mut state,
-                found: false,
-            },
-        ),
-        ArrayAt::Fields(fields) => de::Deserializer::deserialize_map(
-            &mut de,
-            FieldVisitor {
-                fields,
-                state: &mut state,
-                found: false,
+                wrappers,
+                ..FieldVisitor::new(fields, &mut state)
             },
         ),
     };
@@ -130,8 +127,31 @@ impl<'de> DeserializeSeed<'de> for SeqVisitor<'_, '_, '_> {
 
 struct FieldVisitor<'a, 's, 'f, 'g> {
     fields: &'a [&'a str],
+    /// Object-valued fields to look inside for `fields`.
+    wrappers: &'a [&'a str],
     state: &'s mut State<'f, 'g>,
     found: bool,
+    /// Inside a wrapper the array may be missing (no spans); at the top it must be there.
+    required: bool,
+}
+
+impl<'a, 's, 'f, 'g> FieldVisitor<'a, 's, 'f, 'g> {
+    fn new(fields: &'a [&'a str], state: &'s mut State<'f, 'g>) -> Self {
+        FieldVisitor {
+            fields,
+            wrappers: &[],
+            state,
+            found: false,
+            required: true,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for FieldVisitor<'_, '_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
 }
 
 impl<'de> Visitor<'de> for FieldVisitor<'_, '_, '_, '_> {
@@ -146,11 +166,17 @@ impl<'de> Visitor<'de> for FieldVisitor<'_, '_, '_, '_> {
                 map.next_value_seed(OptionalSeq {
                     inner: SeqVisitor { state: self.state },
                 })?;
+            } else if self.wrappers.contains(&key.as_ref()) && !self.found {
+                self.found = true;
+                map.next_value_seed(FieldVisitor {
+                    required: false,
+                    ..FieldVisitor::new(self.fields, self.state)
+                })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        if !self.found {
+        if !self.found && self.required {
             return Err(de::Error::custom(format_args!("missing field \"{}\"", self.fields[0])));
         }
         Ok(())

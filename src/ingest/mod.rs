@@ -14,12 +14,14 @@
 //! ```
 
 mod detect;
+mod documents;
 mod jaeger;
 mod json_stream;
 mod otlp_json;
 mod otlp_proto;
 mod raw;
 mod semconv;
+mod shape;
 mod span;
 #[cfg(test)]
 mod test_sink;
@@ -143,20 +145,60 @@ pub fn decode_reader<R: BufRead>(name: &str, mut reader: R, sink: &mut dyn SpanS
 }
 
 fn decode_plain<R: BufRead>(name: &str, mut reader: R, sink: &mut dyn SpanSink) -> Result<Format> {
-    let format = {
-        // Detection looks at what the 64 KiB buffer holds now; a short first read (gzip) gives a
-        // shorter prefix, which the key-based JSON detection tolerates.
-        let head = reader.fill_buf().map_err(|e| Error::io(name, e))?;
-        detect_format(head).map_err(|msg| Error::decode(name, "byte 0", msg))?
-    };
+    let head = reader.fill_buf().map_err(|e| Error::io(name, e))?;
+    let json = head
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'['));
+    if json {
+        return decode_documents(name, reader, sink);
+    }
+    // Detection looks at what the 64 KiB buffer holds now; a short first read (gzip) gives a
+    // shorter prefix, which protobuf detection (a few bytes) tolerates.
+    let format = detect_format(head).map_err(|msg| Error::decode(name, "byte 0", msg))?;
     match format {
         Format::OtlpProto => otlp_proto::decode_message(name, reader, sink)?,
         Format::OtlpProtoDelimited => otlp_proto::decode_delimited(name, reader, sink)?,
-        Format::OtlpJson => otlp_json::decode(name, reader, sink)?,
-        Format::JaegerJson => jaeger::decode(name, reader, sink)?,
-        Format::ZipkinJson => zipkin::decode(name, reader, sink)?,
+        _ => unreachable!("JSON formats are decoded as documents"),
     }
     Ok(format)
+}
+
+/// Decodes JSON documents one after another (one, or JSON lines), each detected on its own; returns
+/// the first one's format.
+fn decode_documents<R: BufRead>(name: &str, reader: R, sink: &mut dyn SpanSink) -> Result<Format> {
+    let mut docs = documents::Documents::new(reader);
+    let mut first = None;
+    let mut index = 0;
+    while docs.next_start().map_err(|e| Error::io(name, e))? {
+        index += 1;
+        let (line, offset) = docs.position();
+        let placed = |e| documents::place(e, index, line);
+        let mut doc = BufReader::with_capacity(1 << 16, docs.document());
+        // A document's structure is told from its first 64 KiB (or all of it, when shorter).
+        let head = doc.fill_buf().map_err(|e| Error::io(name, e))?;
+        let format = detect_format(head).map_err(|msg| placed(Error::decode(name, format!("byte {offset}"), msg)))?;
+        let mut sink = documents::Placed {
+            inner: &mut *sink,
+            index,
+            line,
+        };
+        decode_json(name, format, doc, &mut sink).map_err(placed)?;
+        first.get_or_insert(format);
+    }
+    first.ok_or_else(|| Error::decode(name, "byte 0", "the input is empty"))
+}
+
+fn decode_json<R: BufRead>(name: &str, format: Format, doc: R, sink: &mut dyn SpanSink) -> Result<()> {
+    match format {
+        Format::OtlpJson => otlp_json::decode(name, doc, "$.resourceSpans", sink),
+        Format::TempoJson => otlp_json::decode(name, doc, "$.batches", sink),
+        Format::JaegerV3Json => otlp_json::decode(name, doc, "$.result.resourceSpans", sink),
+        Format::JaegerJson => jaeger::decode(name, doc, sink),
+        Format::JaegerProtoJson => jaeger::decode_proto_json(name, doc, sink),
+        Format::ZipkinJson => zipkin::decode(name, doc, sink),
+        Format::OtlpProto | Format::OtlpProtoDelimited => unreachable!("detected from JSON"),
+    }
 }
 
 /// Reads a whole stream into memory (for formats whose unit is the whole input).
@@ -175,7 +217,16 @@ pub(crate) fn otlp_request_to_spans(
     otlp_proto::convert_request(name, "", req, sink)
 }
 
+/// Decodes an OTLP protobuf request held in memory (the collector's HTTP receiver), legacy
+/// `instrumentation_library_spans` included.
+pub(crate) fn otlp_request_decode(
+    body: &[u8],
+) -> std::result::Result<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest, prost::DecodeError>
+{
+    otlp_proto::decode_request(body)
+}
+
 /// Decodes an OTLP/JSON body held in memory (the collector's HTTP receiver).
 pub(crate) fn otlp_json_decode(name: &str, body: &[u8], sink: &mut dyn SpanSink) -> Result<()> {
-    otlp_json::decode(name, body, sink)
+    otlp_json::decode(name, body, "$.resourceSpans", sink)
 }

@@ -1,11 +1,12 @@
 //! OTLP JSON: canonical OTLP/JSON (hex ids, integer enums), the protobuf-JSON mapping (base64 ids,
-//! `SPAN_KIND_*` / `STATUS_CODE_*` strings, snake_case field names), and JSON lines of requests as
-//! the collector's file exporter writes them.
+//! `SPAN_KIND_*` / `STATUS_CODE_*` strings, snake_case field names), the legacy
+//! `instrumentationLibrarySpans`, and the wrappers Tempo and Jaeger api_v3 put around resource spans.
+//! JSON lines (the collector's file exporter) are split into documents before this decoder runs.
 //!
 //! Each span is mapped onto the protobuf types and converted by the protobuf decoder's code, so both
 //! encodings have exactly the same meaning.
 
-use std::io::{BufRead, Cursor, Read};
+use std::io::Read;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -14,78 +15,29 @@ use opentelemetry_proto::tonic::trace::v1 as pb;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::json_stream::{element_error, for_each_element, json_error, parse_element, ArrayAt};
+use super::json_stream::{element_error, for_each_element, parse_element, ArrayAt};
 use super::otlp_proto::{attrs, convert_span, service_name};
 use super::span::{SpanKind, StatusCode};
 use super::{push_checked, SpanSink};
 use crate::error::{Error, Result};
 
-/// Decodes an OTLP JSON file: a single request (streamed by `resourceSpans` element) or JSON lines.
-pub(crate) fn decode<R: BufRead>(name: &str, mut reader: R, sink: &mut dyn SpanSink) -> Result<()> {
-    {
-        let mut first = Vec::new();
-        reader.read_until(b'\n', &mut first).map_err(|e| Error::io(name, e))?;
-        let complete = std::str::from_utf8(&first)
-            .is_ok_and(|t| !t.trim().is_empty() && serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok());
-        if complete {
-            // JSON lines: every line is one request.
-            let (mut line_no, mut offset) = (1, 0u64);
-            let mut line = first.clone();
-            loop {
-                let text = std::str::from_utf8(&line).map_err(|e| {
-                    let at = offset + e.valid_up_to() as u64;
-                    Error::decode(name, format!("line {line_no}, byte {at}"), "invalid UTF-8")
-                })?;
-                if !text.trim().is_empty() {
-                    decode_line(name, line_no, text, sink)?;
-                }
-                offset += line.len() as u64;
-                line.clear();
-                line_no += 1;
-                if reader.read_until(b'\n', &mut line).map_err(|e| Error::io(name, e))? == 0 {
-                    return Ok(());
-                }
-            }
+/// Decodes one OTLP JSON document, streamed by resource: a request `{"resourceSpans": [...]}`,
+/// Tempo's `{"batches": [...]}` or `{"trace": {...}}`, or Jaeger api_v3's `{"result": {...}}`.
+/// `label` names the array in positions (`$.resourceSpans`, `$.batches`, ...).
+pub(crate) fn decode<R: Read>(name: &str, reader: R, label: &str, sink: &mut dyn SpanSink) -> Result<()> {
+    let mut on_resource = |i: usize, raw: &RawValue| -> Result<()> {
+        let path = format!("{label}[{i}]");
+        match parse_element::<ResourceSpansJ>(raw) {
+            Ok(rs) => convert_resource(name, &path, rs, sink),
+            Err(e) => sink.reject(element_error(name, &path, &e)),
         }
-        let chained = Cursor::new(first).chain(reader);
-        let mut on_resource = |i: usize, raw: &RawValue| -> Result<()> {
-            let path = format!("$.resourceSpans[{i}]");
-            match parse_element::<ResourceSpansJ>(raw) {
-                Ok(rs) => convert_resource(name, &path, rs, sink),
-                Err(e) => sink.reject(element_error(name, &path, &e)),
-            }
-        };
-        for_each_element(
-            name,
-            chained,
-            ArrayAt::Fields(&["resourceSpans", "resource_spans"]),
-            &mut on_resource,
-        )?;
-        Ok(())
-    }
-}
-
-fn decode_line(name: &str, line_no: usize, line: &str, sink: &mut dyn SpanSink) -> Result<()> {
-    match serde_json::from_str::<RequestJ>(line) {
-        Ok(req) => {
-            for (i, rs) in req.resource_spans.into_iter().enumerate() {
-                convert_resource(name, &format!("line {line_no}: $.resourceSpans[{i}]"), rs, sink)?;
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let err = json_error(name, &e);
-            let err = match err {
-                Error::Decode { input, at, message } => Error::decode(
-                    input,
-                    format!("line {line_no}, {}", at.replace("line 1, ", "")),
-                    message,
-                ),
-                other => other,
-            };
-            sink.reject(err)
-        }
-    }
+    };
+    let at = ArrayAt::Within {
+        wrappers: &["trace", "result"],
+        fields: &["resourceSpans", "resource_spans", "batches"],
+    };
+    for_each_element(name, reader, at, &mut on_resource)?;
+    Ok(())
 }
 
 fn convert_resource(name: &str, path: &str, rs: ResourceSpansJ, sink: &mut dyn SpanSink) -> Result<()> {
@@ -121,12 +73,6 @@ fn convert_resource(name: &str, path: &str, rs: ResourceSpansJ, sink: &mut dyn S
 }
 
 #[derive(Deserialize)]
-struct RequestJ {
-    #[serde(default, alias = "resource_spans", rename = "resourceSpans")]
-    resource_spans: Vec<ResourceSpansJ>,
-}
-
-#[derive(Deserialize)]
 struct ResourceSpansJ {
     #[serde(default)]
     resource: Option<ResourceJ>,
@@ -134,6 +80,7 @@ struct ResourceSpansJ {
         default,
         alias = "scope_spans",
         alias = "instrumentationLibrarySpans",
+        alias = "instrumentation_library_spans",
         rename = "scopeSpans"
     )]
     scope_spans: Vec<ScopeSpansJ>,
@@ -147,7 +94,7 @@ struct ResourceJ {
 
 #[derive(Deserialize)]
 struct ScopeSpansJ {
-    #[serde(default, alias = "instrumentationLibrary")]
+    #[serde(default, alias = "instrumentationLibrary", alias = "instrumentation_library")]
     scope: Option<ScopeJ>,
     #[serde(default)]
     spans: Vec<SpanJ>,

@@ -82,6 +82,49 @@ impl<R: Read> Counted<R> {
     }
 }
 
+/// `ResourceSpans` as senders of OTLP before 0.19 (2022) may still write it: spans under field
+/// 1000, `instrumentation_library_spans`, whose messages have the fields of `ScopeSpans` (an
+/// `InstrumentationLibrary` is a scope's name and version). The generated type has no field 1000
+/// and would drop those spans silently.
+#[derive(Clone, PartialEq, prost::Message)]
+struct ResourceSpansCompat {
+    #[prost(message, optional, tag = "1")]
+    resource: Option<opentelemetry_proto::tonic::resource::v1::Resource>,
+    #[prost(message, repeated, tag = "2")]
+    scope_spans: Vec<pb::ScopeSpans>,
+    #[prost(string, tag = "3")]
+    schema_url: String,
+    #[prost(message, repeated, tag = "1000")]
+    instrumentation_library_spans: Vec<pb::ScopeSpans>,
+}
+
+impl From<ResourceSpansCompat> for pb::ResourceSpans {
+    fn from(c: ResourceSpansCompat) -> Self {
+        let mut scope_spans = c.scope_spans;
+        scope_spans.extend(c.instrumentation_library_spans);
+        pb::ResourceSpans {
+            resource: c.resource,
+            scope_spans,
+            schema_url: c.schema_url,
+        }
+    }
+}
+
+/// `ExportTraceServiceRequest` with [`ResourceSpansCompat`] inside.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RequestCompat {
+    #[prost(message, repeated, tag = "1")]
+    resource_spans: Vec<ResourceSpansCompat>,
+}
+
+/// Decodes an `ExportTraceServiceRequest`, legacy `instrumentation_library_spans` included.
+pub(crate) fn decode_request(body: &[u8]) -> std::result::Result<ExportTraceServiceRequest, prost::DecodeError> {
+    let req = RequestCompat::decode(body)?;
+    Ok(ExportTraceServiceRequest {
+        resource_spans: req.resource_spans.into_iter().map(Into::into).collect(),
+    })
+}
+
 /// Decodes one `ExportTraceServiceRequest`, streaming its `resource_spans`.
 pub(crate) fn decode_message<R: BufRead>(name: &str, reader: R, sink: &mut dyn SpanSink) -> Result<()> {
     let mut r = Counted {
@@ -106,14 +149,14 @@ pub(crate) fn decode_message<R: BufRead>(name: &str, reader: R, sink: &mut dyn S
                     .ok_or_else(|| Error::decode(name, format!("byte {}", r.offset), "input ends inside a field"))?;
                 let body = r.bytes(name, len)?;
                 if field == 1 {
-                    let rs = pb::ResourceSpans::decode(body.as_slice()).map_err(|e| {
+                    let rs = ResourceSpansCompat::decode(body.as_slice()).map_err(|e| {
                         Error::decode(
                             name,
                             format!("byte {at}"),
                             format!("resource_spans[{index}] is not a valid ResourceSpans message: {e}"),
                         )
                     })?;
-                    convert_resource_spans(name, &format!("resource_spans[{index}]"), rs, sink)?;
+                    convert_resource_spans(name, &format!("resource_spans[{index}]"), rs.into(), sink)?;
                     index += 1;
                 }
             }
@@ -139,7 +182,7 @@ pub(crate) fn decode_delimited<R: BufRead>(name: &str, reader: R, sink: &mut dyn
         let at = r.offset;
         let Some(len) = r.varint(name)? else { return Ok(()) };
         let body = r.bytes(name, len)?;
-        let req = ExportTraceServiceRequest::decode(body.as_slice()).map_err(|e| {
+        let req = decode_request(body.as_slice()).map_err(|e| {
             Error::decode(
                 name,
                 format!("byte {at}"),

@@ -155,7 +155,7 @@ impl Emitter {
 
 /// POSTs each batch as a JSON array; retries connection errors, 429 and 5xx with backoff.
 async fn post_batches(url: String, mut rx: mpsc::Receiver<Vec<Event>>, metrics: Arc<Metrics>) {
-    let client = reqwest::Client::builder()
+    let client = crate::net::client_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("an HTTP client");

@@ -9,11 +9,12 @@ use datafusion::arrow::datatypes::Int64Type;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 
-/// The shared real-trace fixtures (`../shared/fixtures`, or `$TRACECHECK_FIXTURES`).
+/// The real-trace fixtures copied from other projects (`tests/fixtures/real`, see its README), or
+/// `$TRACECHECK_FIXTURES`.
 pub fn fixtures() -> PathBuf {
     match std::env::var_os("TRACECHECK_FIXTURES") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real"),
     }
 }
 

@@ -3,7 +3,7 @@
 //! (rows, witness marks, charts, the span panel), and takes a screenshot, kept under
 //! `target/report-screenshots/` with the pages themselves.
 //!
-//! Chromium is required: `apt-get install -y chromium` (`.ci/run` installs it). Hostile data (markup
+//! Chromium is required: `apt-get install -y chromium` (`scripts/test.sh` installs it). Hostile data (markup
 //! and script in names and tags) is tested in `html_escape.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,7 +38,7 @@ fn chromium() -> &'static str {
         Ok(out) if out.status.success() => "chromium",
         _ => panic!(
             "headless Chromium is needed for the HTML report tests and was not found: \
-             install it with `apt-get install -y chromium` (.ci/run does)"
+             install it with `apt-get install -y chromium` (scripts/test.sh does)"
         ),
     }
 }

@@ -1,6 +1,6 @@
 //! Jaeger's storage-integration suite (`FindTraces` cases) run as SQL over the four tables.
 //!
-//! `../shared/fixtures/jaeger/integration/queries.json` holds Jaeger's search cases and `traces/` the OTLP
+//! `tests/fixtures/real/jaeger/integration/queries.json` holds Jaeger's search cases and `traces/` the OTLP
 //! JSON fixtures they are run against (each fixture's trace ids are unique to it). Every case is turned
 //! into SQL by [`jaeger_query_sql`] with Jaeger's search semantics: a trace matches when ONE of its spans
 //! satisfies every condition of the query (service, operation, start-time window, duration bounds, and

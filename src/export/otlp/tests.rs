@@ -16,7 +16,7 @@ use crate::ingest::{
 };
 use crate::store::assemble;
 
-const FIXTURES: &str = "/work/shared/fixtures";
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real");
 
 /// The OTLP JSON fixtures of the round trip.
 fn otlp_fixtures() -> Vec<PathBuf> {

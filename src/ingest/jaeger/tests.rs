@@ -12,7 +12,7 @@ fn run(json: &[u8], keep_going: bool) -> (Result<()>, Sink) {
 }
 
 fn read(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!("{}/tests/fixtures/real/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
 fn fixture(path: &str) -> Vec<Span> {

@@ -12,7 +12,7 @@ fn run(json: &[u8], keep_going: bool) -> (Result<()>, Sink) {
 }
 
 fn fixture(name: &str) -> Vec<Span> {
-    let path = format!("{}/../shared/fixtures/zipkin/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/fixtures/real/zipkin/{name}", env!("CARGO_MANIFEST_DIR"));
     let (res, sink) = run(&std::fs::read(path).unwrap(), false);
     res.unwrap();
     sink.spans
