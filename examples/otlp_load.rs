@@ -239,7 +239,7 @@ async fn send_grpc(url: String, conn: u64, args: Arc<Args>, totals: Arc<Totals>,
 }
 
 async fn send_http(url: String, conn: u64, args: Arc<Args>, totals: Arc<Totals>, until: Instant) {
-    let client = reqwest::Client::new();
+    let client = tracecheck::net::client_builder().build().unwrap();
     let mut n = 0;
     while Instant::now() < until {
         let body = request(conn, n, args.traces).encode_to_vec();

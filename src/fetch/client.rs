@@ -253,14 +253,20 @@ fn read_ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>> {
 /// Whether a request failed in the TLS handshake (an untrusted or invalid certificate, a protocol
 /// mismatch), found as a rustls error among its causes.
 fn tls_error(e: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        if s.downcast_ref::<rustls::Error>().is_some() {
+    std::error::Error::source(e).is_some_and(is_rustls)
+}
+
+fn is_rustls(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.is::<rustls::Error>() {
+        return true;
+    }
+    // rustls errors reach reqwest wrapped in io::Errors (twice), whose `source` skips what they wrap.
+    if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        if is_rustls(inner) {
             return true;
         }
-        source = s.source();
     }
-    false
+    e.source().is_some_and(is_rustls)
 }
 
 /// An error and its causes on one line (reqwest's own message alone says "error sending request").

@@ -101,16 +101,10 @@ impl Fetch {
         let mut base = Url::parse(&self.url)
             .map_err(|e| Error::Usage(format!("--{} {:?} is not a URL: {e}", self.flag(), self.url)))?;
         match base.scheme() {
-            "http" => {}
-            "https" => {
-                return Err(Error::Usage(format!(
-                    "{}: https is not supported by this build (no TLS); use http:// or a TLS-terminating proxy",
-                    self.url
-                )))
-            }
+            "http" | "https" => {}
             other => {
                 return Err(Error::Usage(format!(
-                    "{}: unsupported scheme {other:?}; use http://",
+                    "{}: unsupported scheme {other:?}; use http:// or https://",
                     self.url
                 )))
             }
@@ -212,7 +206,7 @@ mod tests {
         let f = |url: &str| Fetch::new(Backend::Jaeger, url, "s", "/nonexistent/out");
         for (url, says) in [
             ("localhost:16686", "unsupported scheme"),
-            ("https://jaeger", "https is not supported"),
+            ("ftp://jaeger", "unsupported scheme"),
             ("not a url", "is not a URL"),
         ] {
             let e = f(url).run().await.unwrap_err().to_string();

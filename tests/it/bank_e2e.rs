@@ -88,7 +88,7 @@ fn scenario(bug: bool) -> (String, std::process::Output) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let http = reqwest::Client::new();
+        let http = tracecheck::net::client_builder().build().unwrap();
         let r = http
             .post(format!("{}/accounts", bank.url))
             .body(r#"{"id": "acct-1", "balance": 300}"#)

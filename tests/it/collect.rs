@@ -143,7 +143,9 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 async fn post(url: &str, content_type: &str, body: Vec<u8>, extra: &[(&str, &str)]) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
+    let mut req = tracecheck::net::client_builder()
+        .build()
+        .unwrap()
         .post(url)
         .header("content-type", content_type)
         .body(body);
@@ -226,7 +228,7 @@ fn sigterm_mid_stream_keeps_every_acknowledged_span() {
             runtime.spawn(async move {
                 let mut acked = 0u64;
                 let mut client = TraceServiceClient::connect(grpc).await.unwrap();
-                let http_client = reqwest::Client::new();
+                let http_client = tracecheck::net::client_builder().build().unwrap();
                 for i in 0.. {
                     // Each request: 5 traces of 10 spans, ids unique per sender and request.
                     let req = request(k * 1_000_000 + i * 5, 5, 10);
@@ -339,7 +341,13 @@ fn bad_input_gets_clear_otlp_errors_and_the_collector_keeps_serving() {
         assert_eq!(r.status(), 415);
         let r = post(&format!("{}/v1/metrics", c.http), "application/x-protobuf", vec![], &[]).await;
         assert_eq!(r.status(), 404);
-        let r = reqwest::get(&url).await.unwrap();
+        let r = tracecheck::net::client_builder()
+            .build()
+            .unwrap()
+            .get(&url)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 405);
         // Invalid spans inside a valid request: partial success, the valid ones kept.
         let mut req = request(5, 1, 2);

@@ -394,6 +394,60 @@ fn the_token_is_sent_as_a_bearer_token() {
     assert!(auth.len() >= 2 && auth.iter().all(|a| a == "Bearer s3cret"), "{auth:?}");
 }
 
+/// https: a backend whose certificate a private CA signed is refused at once (no retries) with a
+/// hint, and fetched with `--ca-cert` giving that CA, to the same spans as over http.
+#[test]
+fn https_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = jaeger_archive();
+    let out = fetch(
+        "--jaeger",
+        &plain.url,
+        "service1",
+        &dir.path().join("plain"),
+        &JAEGER_WINDOW,
+    );
+    assert_ok(&out);
+    let server = fake::https(jaeger_archive);
+    assert!(server.url.starts_with("https://127.0.0.1:"), "{}", server.url);
+
+    let refused = fetch(
+        "--jaeger",
+        &server.url,
+        "service1",
+        &dir.path().join("refused"),
+        &JAEGER_WINDOW,
+    );
+    let err = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(err.contains("certificate"), "{err}");
+    assert!(err.contains("--ca-cert"), "{err}");
+    assert!(
+        !err.contains("gave up after"),
+        "an untrusted certificate is not retried: {err}"
+    );
+    assert!(server.requests().is_empty(), "no request passed the handshake");
+
+    let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem");
+    let mut args = JAEGER_WINDOW.to_vec();
+    args.extend(["--ca-cert", ca.to_str().unwrap()]);
+    let out = fetch("--jaeger", &server.url, "service1", &dir.path().join("tls"), &args);
+    assert_ok(&out);
+    assert!(!server.requests().is_empty());
+    let fetched = spans_per_trace(&dir.path().join("tls"));
+    assert_eq!(fetched, spans_per_trace(&dir.path().join("plain")));
+    assert_eq!(fetched, expected_copies());
+
+    // A file that is not a certificate is a usage error naming it.
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let mut args = JAEGER_WINDOW.to_vec();
+    args.extend(["--ca-cert", not_pem.to_str().unwrap()]);
+    let out = fetch("--jaeger", &server.url, "service1", &dir.path().join("bad"), &args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not.pem"), "{}", stderr(&out));
+}
+
 #[test]
 fn an_unknown_service_is_an_error_naming_the_closest() {
     let server = jaeger_archive();

@@ -14,6 +14,7 @@ mod conversion_pairs;
 mod differential;
 mod fetch;
 mod fixtures;
+mod formats;
 mod html;
 mod html_escape;
 mod jaeger_suite;

@@ -120,7 +120,16 @@ impl Drop for WatchProc {
 
 /// Prometheus samples: `name{labels}` → value.
 pub(super) async fn scrape(url: &str) -> BTreeMap<String, f64> {
-    let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let text = tracecheck::net::client_builder()
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {

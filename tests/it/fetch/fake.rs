@@ -15,6 +15,66 @@ use serde_json::{json, Value};
 
 use crate::it::common::fixtures;
 
+thread_local! {
+    /// Servers started on this thread while set serve https (see [`https`]).
+    static HTTPS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Starts the server that `start` makes over https, with the certificate in `tests/fixtures/tls`
+/// (signed by the private CA `ca.pem` there, for 127.0.0.1 and localhost).
+pub fn https(start: impl FnOnce() -> FakeServer) -> FakeServer {
+    HTTPS.with(|h| h.set(true));
+    let server = start();
+    HTTPS.with(|h| h.set(false));
+    server
+}
+
+/// The test server's TLS: its certificate and key from `tests/fixtures/tls`.
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    tracecheck::net::install_crypto();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    Arc::new(config)
+}
+
+/// Serves `router` over TLS until `stop`; a failed handshake (a client that does not trust the
+/// certificate) ends only its own connection.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    config: Arc<rustls::ServerConfig>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else { continue };
+                let (acceptor, router) = (acceptor.clone(), router.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let service = hyper_util::service::TowerToHyperService::new(router);
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        }
+    }
+}
+
 /// A planned failure: requests whose path starts with `path` answer `status` (`times` times).
 pub struct Failure {
     pub path: &'static str,
@@ -48,6 +108,11 @@ pub struct FakeServer {
 
 impl FakeServer {
     fn start(routes: Routes) -> FakeServer {
+        let tls = HTTPS.with(|h| h.get()).then(tls_config);
+        Self::start_with(routes, tls)
+    }
+
+    fn start_with(routes: Routes, tls: Option<Arc<rustls::ServerConfig>>) -> FakeServer {
         let app = Arc::new(App {
             routes,
             log: Mutex::new(Vec::new()),
@@ -55,6 +120,7 @@ impl FakeServer {
             failures: Mutex::new(Vec::new()),
             delay_ms: AtomicU64::new(0),
         });
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let state = Arc::clone(&app);
@@ -67,17 +133,20 @@ impl FakeServer {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
                 let router = axum::Router::new().fallback(handle).with_state(state);
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .unwrap();
+                match tls {
+                    None => axum::serve(listener, router)
+                        .with_graceful_shutdown(async {
+                            let _ = stop_rx.await;
+                        })
+                        .await
+                        .unwrap(),
+                    Some(config) => serve_tls(listener, router, config, stop_rx).await,
+                }
             });
         });
         let addr = addr_rx.recv().unwrap();
         FakeServer {
-            url: format!("http://{addr}"),
+            url: format!("{scheme}://{addr}"),
             app,
             stop: Some(stop_tx),
         }
