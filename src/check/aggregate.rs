@@ -99,7 +99,7 @@ struct Row {
 }
 
 async fn measure(rule: &CompiledRule, ctx: &SessionContext) -> Result<Vec<Row>> {
-    let batches = ctx.sql(&rule.sql()).await?.collect().await?;
+    let batches = crate::engine::run_query(ctx, &rule.query).await?.collect().await?;
     let mut rows = Vec::new();
     for b in &batches {
         let groups = (1..=rule.group_names.len())

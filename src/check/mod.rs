@@ -246,7 +246,7 @@ async fn staged(
         // (the one `explain` prints) computes the assignments inside each query instead.
         let violations = run_violations(compiled, ctx).await?;
         let stats = match stats {
-            true => Some(rows::stats(ctx, &compiled.stats_sql()).await?),
+            true => Some(rows::stats(ctx, &compiled.stats).await?),
             false => None,
         };
         return Ok((violations, stats));
@@ -256,20 +256,19 @@ async fn staged(
     tags.ensure(compiled).await?;
     // The assignments are computed once and held in memory while the expects and the statistics
     // read them (the standalone SQL of `explain` would compute them once per expect).
-    let df = ctx.sql(&format!("{:#}", compiled.staged_assignments)).await?;
+    let df = crate::engine::run_query(ctx, &compiled.staged_assignments).await?;
     let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
     let rows_of_a = df.collect().await?;
     let table = datafusion::datasource::MemTable::try_new(schema, vec![rows_of_a])?;
     ctx.register_table(STAGED_A, std::sync::Arc::new(table))?;
     let result = async {
-        let batches = ctx
-            .sql(&format!("{:#}", compiled.staged_violations))
+        let batches = crate::engine::run_query(ctx, &compiled.staged_violations)
             .await?
             .collect()
             .await?;
         let violations = rows::violations(&batches, &compiled.let_names)?;
         let stats = match stats {
-            true => Some(rows::stats(ctx, &compiled.staged_stats.to_string()).await?),
+            true => Some(rows::stats(ctx, &compiled.staged_stats).await?),
             false => None,
         };
         Ok::<_, Error>((violations, stats))
@@ -302,7 +301,7 @@ impl<'a> SharedTags<'a> {
             if self.registered.contains(&name) {
                 continue;
             }
-            let df = self.ctx.sql(&crate::compile::tag_values_sql(key)).await?;
+            let df = crate::engine::run_query(self.ctx, &crate::compile::tag_values_query(key)).await?;
             let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
             let rows = df.collect().await?;
             let table = datafusion::datasource::MemTable::try_new(schema, vec![rows])?;
@@ -341,7 +340,10 @@ pub async fn violations_only(compiled: &CompiledModel, ctx: &SessionContext) -> 
 }
 
 async fn run_violations(compiled: &CompiledModel, ctx: &SessionContext) -> Result<Vec<Violation>> {
-    let batches = ctx.sql(&compiled.sql()).await?.collect().await?;
+    let batches = crate::engine::run_query(ctx, &compiled.violations)
+        .await?
+        .collect()
+        .await?;
     rows::violations(&batches, &compiled.let_names)
 }
 

@@ -7,6 +7,7 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::Query;
 
 use super::Violation;
 use crate::error::{Error, Result};
@@ -64,8 +65,8 @@ pub fn violations(batches: &[RecordBatch], let_names: &[String]) -> Result<Vec<V
 }
 
 /// `(assignments, traces)` from a statistics query.
-pub async fn stats(ctx: &SessionContext, sql: &str) -> Result<(u64, u64)> {
-    let batches = ctx.sql(sql).await?.collect().await?;
+pub async fn stats(ctx: &SessionContext, query: &Query) -> Result<(u64, u64)> {
+    let batches = crate::engine::run_query(ctx, query).await?.collect().await?;
     let b = batches
         .iter()
         .find(|b| b.num_rows() > 0)

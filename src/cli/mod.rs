@@ -30,7 +30,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Decode trace files (OTLP protobuf/JSON, Jaeger JSON, Zipkin JSON; gzip or not) into a dataset.
+    /// Decode trace files (OTLP protobuf/JSON, Tempo, Jaeger, Zipkin; JSON lines; gzip or not) into a dataset.
     Ingest(ingest_cmd::Args),
     /// Run SQL over a dataset or raw trace files; with no query, an interactive prompt.
     Sql(sql_cmd::Args),

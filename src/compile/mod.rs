@@ -80,6 +80,11 @@ pub fn tag_values_sql(key: &str) -> String {
     format!("{:#}", values::tag_values(key))
 }
 
+/// [`tag_values_sql`] as a syntax tree (what `check` hands the engine).
+pub fn tag_values_query(key: &str) -> Query {
+    values::tag_values(key)
+}
+
 /// The table name the staged queries read the assignments from.
 pub const STAGED_A: &str = model::STAGED_A;
 

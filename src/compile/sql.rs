@@ -6,12 +6,13 @@
 //! (`SELECT`, `FROM`, function calls, casts) are cloned from templates parsed once from constant SQL,
 //! which keeps this module independent of fields the compiler never sets.
 
+use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Cte, Expr, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments, GroupByExpr,
-    Ident, Join, JoinConstraint, JoinOperator, ObjectName, ObjectNamePart, OrderByExpr, Query, Select, SelectItem,
-    SetExpr, TableAlias, TableFactor, TableWithJoins, UnaryOperator, Value, With,
+    visit_expressions_mut, BinaryOperator, Cte, Expr, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
+    FunctionArguments, GroupByExpr, Ident, Join, JoinConstraint, JoinOperator, ObjectName, ObjectNamePart, OrderByExpr,
+    Query, Select, SelectItem, SetExpr, TableAlias, TableFactor, TableWithJoins, UnaryOperator, Value, With,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -112,6 +113,39 @@ pub fn col(alias: &str, column: &str) -> Expr {
 /// the quoted text; engines parse it back as an ordinary string literal.
 pub fn string(s: &str) -> Expr {
     Expr::value(Value::Placeholder(quote_string(s)))
+}
+
+/// `query` as a planner reads it: the verbatim-printed string literals of [`string`] turned back
+/// into ordinary string values (the tree is handed to DataFusion without printing, see
+/// `engine::run_query`; DataFusion plans a `SingleQuotedString` as exactly its text).
+///
+/// ```
+/// use datafusion::sql::sqlparser::ast::{visit_expressions, Expr, Value};
+/// let q = tracecheck::compile::sql::for_planner(&tracecheck::compile::tag_values_query("it's"));
+/// let mut strings = Vec::new();
+/// let _ = visit_expressions(&q, |e| {
+///     if let Expr::Value(v) = e {
+///         if let Value::SingleQuotedString(s) = &v.value {
+///             strings.push(s.clone());
+///         }
+///     }
+///     std::ops::ControlFlow::<()>::Continue(())
+/// });
+/// assert!(strings.contains(&"it's".to_string()));
+/// ```
+pub fn for_planner(query: &Query) -> Query {
+    let mut q = query.clone();
+    let _ = visit_expressions_mut(&mut q, |e| {
+        if let Expr::Value(v) = e {
+            if let Value::Placeholder(text) = &v.value {
+                if let Some(inner) = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
+                    v.value = Value::SingleQuotedString(inner.replace("''", "'"));
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    q
 }
 
 /// `s` as a standard SQL string literal: in quotes, every quote doubled, nothing else escaped

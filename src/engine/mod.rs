@@ -10,7 +10,8 @@ use std::sync::Arc;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{DataFrame, SessionContext};
+use datafusion::sql::sqlparser::ast::{Query, Statement};
 
 use crate::error::{Error, Result};
 use crate::ingest::{RawTables, Span, SpanSink};
@@ -21,6 +22,31 @@ use crate::store::{assemble, is_dataset, Dataset, Manifest};
 mod choice;
 pub(crate) use choice::is_distributed;
 pub use choice::{check_env, Engine};
+
+/// Runs a query the compiler built, handing DataFusion its syntax tree rather than its text.
+///
+/// Printing the SQL and parsing it again costs time and more: DataFusion's SQL parser stops at 50
+/// levels of recursion (a model with 44 predicates in one selector, or 48 expects, went past it)
+/// and backtracks through nested function calls (a sum of 44 durations took minutes to parse).
+/// The tree is planned exactly as the parsed text would be. `explain` still prints the text, which
+/// is what other engines are given.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> tracecheck::Result<()> {
+/// use datafusion::sql::sqlparser::{dialect::GenericDialect, parser::Parser};
+/// let ctx = datafusion::prelude::SessionContext::new();
+/// let stmt = Parser::parse_sql(&GenericDialect {}, "SELECT 1 + 1 AS two").unwrap().remove(0);
+/// let datafusion::sql::sqlparser::ast::Statement::Query(q) = stmt else { unreachable!() };
+/// let batches = tracecheck::engine::run_query(&ctx, &q).await?.collect().await?;
+/// assert_eq!(batches[0].num_rows(), 1);
+/// # Ok(()) }
+/// ```
+pub async fn run_query(ctx: &SessionContext, query: &Query) -> Result<DataFrame> {
+    let query = crate::compile::sql::for_planner(query);
+    let statement = datafusion::sql::parser::Statement::Statement(Box::new(Statement::Query(Box::new(query))));
+    let plan = ctx.state().statement_to_plan(statement).await?;
+    Ok(ctx.execute_logical_plan(plan).await?)
+}
 
 /// A fresh DataFusion session configured for trace queries.
 ///

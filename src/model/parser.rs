@@ -47,6 +47,7 @@ pub fn parse_file(source: &str) -> Result<File, ModelError> {
         comments: lexed.comments,
         next_comment: 0,
         lets: Vec::new(),
+        nesting: 0,
     };
     parser.file()
 }
@@ -62,7 +63,14 @@ pub(crate) struct Parser<'a> {
     next_comment: usize,
     /// Let names declared so far in the current model, with where.
     pub(crate) lets: Vec<Spanned<String>>,
+    /// Parentheses and unary minus open around the cursor (see [`MAX_NESTING`]).
+    pub(crate) nesting: usize,
 }
+
+/// How deeply expressions may nest (parentheses, unary minus). Every later stage walks an
+/// expression recursively, so a limit here, with a clear error, is what keeps a pathological model
+/// from overflowing the stack anywhere; no real model comes near it.
+pub(crate) const MAX_NESTING: usize = 64;
 
 /// Comparison operators as listed in errors.
 pub(crate) const CMP_OPS: [&str; 8] = ["`=`", "`!=`", "`<`", "`<=`", "`>`", "`>=`", "`=~`", "`contains`"];

@@ -18,6 +18,7 @@ mod formats;
 mod html;
 mod html_escape;
 mod jaeger_suite;
+mod model_limits;
 mod python_sdk;
 mod reference;
 mod schema_doc;

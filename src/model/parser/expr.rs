@@ -120,6 +120,19 @@ impl Parser<'_> {
         Ok(left)
     }
 
+    /// One more level of nesting, refused past [`MAX_NESTING`](super::MAX_NESTING).
+    fn nest(&mut self, at: usize) -> PResult<()> {
+        if self.nesting >= super::MAX_NESTING {
+            return Err(ModelError::new(
+                at..at + 1,
+                format!("expression nested more than {} levels deep", super::MAX_NESTING),
+            )
+            .with_hint("drop redundant parentheses or minus signs, or split the expression"));
+        }
+        self.nesting += 1;
+        Ok(())
+    }
+
     fn unary(&mut self) -> PResult<Expr> {
         let start = self.here().start;
         if self.eat(&Tok::Minus).is_none() {
@@ -129,7 +142,10 @@ impl Parser<'_> {
             let lit = self.number(true)?;
             return Ok(Expr::Literal(Spanned::at(lit, self.since(start))));
         }
-        let expr = self.unary()?;
+        self.nest(start)?;
+        let expr = self.unary();
+        self.nesting -= 1;
+        let expr = expr?;
         Ok(Expr::Neg {
             expr: Box::new(expr),
             span: self.since(start),
@@ -153,8 +169,11 @@ impl Parser<'_> {
                 lit(Literal::Bool(kw == Keyword::True), self)
             }
             Tok::LParen => {
+                self.nest(start)?;
                 self.advance();
-                let inner = self.expr(None)?;
+                let inner = self.expr(None);
+                self.nesting -= 1;
+                let inner = inner?;
                 if self.eat(&Tok::RParen).is_none() {
                     return Err(self.unexpected_after(&["`)`", "`+`", "`-`", "`*`", "`/`"]));
                 }
