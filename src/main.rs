@@ -14,11 +14,15 @@ use clap::Parser;
 /// thread's default) overflowed on such models. The memory is reserved, not used, until needed.
 const STACK_BYTES: usize = 256 << 20;
 
+/// Stack of the runtime's worker and blocking threads, which evaluate the planned expressions
+/// (tokio's default is 2 MiB).
+const WORKER_STACK_BYTES: usize = 64 << 20;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .thread_stack_size(STACK_BYTES)
+        .thread_stack_size(WORKER_STACK_BYTES)
         .build()
     {
         Ok(rt) => rt,

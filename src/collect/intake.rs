@@ -128,6 +128,47 @@ mod tests {
         assert!(acc.first_error.unwrap().contains("trace id"));
     }
 
+    fn json_span(i: usize, name: &str) -> String {
+        format!(
+            r#"{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"{:016x}","name":{name},"startTimeUnixNano":"1","endTimeUnixNano":"2"}}"#,
+            i + 1
+        )
+    }
+
+    /// A span of the wrong shape (its name a number) is rejected alone: the ten others are kept and
+    /// the count says one (the whole resource used to be dropped while one span was reported).
+    #[test]
+    fn a_json_span_of_the_wrong_shape_is_rejected_alone() {
+        let mut spans: Vec<String> = (0..10).map(|i| json_span(i, "\"ok\"")).collect();
+        spans.insert(4, json_span(10, "17"));
+        let body = format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+            spans.join(",")
+        );
+        let acc = Accepted::from_json(body.as_bytes()).unwrap();
+        assert_eq!((acc.spans.len(), acc.rejected), (10, 1));
+        let err = acc.first_error.unwrap();
+        assert!(
+            err.contains("scopeSpans[0].spans[4]") && err.contains("invalid type: integer `17`"),
+            "{err}"
+        );
+    }
+
+    /// A resource or scope that cannot be read rejects each of its spans: the count is exact.
+    #[test]
+    fn an_unreadable_resource_or_scope_counts_each_of_its_spans() {
+        let three = (0..3).map(|i| json_span(i, "\"ok\"")).collect::<Vec<_>>().join(",");
+        let two = (3..5).map(|i| json_span(i, "\"ok\"")).collect::<Vec<_>>().join(",");
+        let body = format!(
+            r#"{{"resourceSpans":[{{"resource":{{"attributes":7}},"scopeSpans":[{{"spans":[{three}]}}]}},
+                {{"scopeSpans":[{{"scope":{{"name":5}},"spans":[{two}]}},{{"spans":[{}]}}]}}]}}"#,
+            json_span(6, "\"kept\"")
+        );
+        let acc = Accepted::from_json(body.as_bytes()).unwrap();
+        assert_eq!((acc.spans.len(), acc.rejected), (1, 5));
+        assert_eq!(acc.spans[0].name, "kept");
+    }
+
     #[test]
     fn bodies_that_are_not_otlp_say_so() {
         assert!(matches!(

@@ -277,8 +277,9 @@ pub(crate) fn relation(kind: RelationKind, s: &SpanVar, t: &SpanVar) -> Sql {
     let le = |a: Sql, b: Sql| binary(a, BinaryOperator::LtEq, b);
     let lt = |a: Sql, b: Sql| binary(a, BinaryOperator::Lt, b);
     match kind {
-        RelationKind::ChildOf => eq(s.col("parent_span_id"), t.col("span_id")),
-        RelationKind::ParentOf => eq(t.col("parent_span_id"), s.col("span_id")),
+        // A span that names itself as parent is a root, not its own child (nor anyone's sibling).
+        RelationKind::ChildOf => and(vec![eq(s.col("parent_span_id"), t.col("span_id")), ne()]),
+        RelationKind::ParentOf => and(vec![eq(t.col("parent_span_id"), s.col("span_id")), ne()]),
         RelationKind::DescendantOf => and(vec![
             lt(t.col("nested_left"), s.col("nested_left")),
             lt(s.col("nested_right"), t.col("nested_right")),
@@ -287,7 +288,12 @@ pub(crate) fn relation(kind: RelationKind, s: &SpanVar, t: &SpanVar) -> Sql {
             lt(s.col("nested_left"), t.col("nested_left")),
             lt(t.col("nested_right"), s.col("nested_right")),
         ]),
-        RelationKind::SiblingOf => and(vec![eq(s.col("parent_span_id"), t.col("parent_span_id")), ne()]),
+        RelationKind::SiblingOf => and(vec![
+            eq(s.col("parent_span_id"), t.col("parent_span_id")),
+            ne(),
+            binary(s.col("parent_span_id"), BinaryOperator::NotEq, s.col("span_id")),
+            binary(t.col("parent_span_id"), BinaryOperator::NotEq, t.col("span_id")),
+        ]),
         RelationKind::Before => and(vec![le(s.col("end_time"), t.col("start_time")), ne()]),
         RelationKind::After => and(vec![le(t.col("end_time"), s.col("start_time")), ne()]),
         RelationKind::During => and(vec![

@@ -82,12 +82,17 @@ pub(crate) fn json_error(input: &str, e: &serde_json::Error) -> Error {
 
 /// A typed parse error inside one element, placed by the element's JSON path.
 pub(crate) fn element_error(input: &str, path: &str, e: &serde_json::Error) -> Error {
+    Error::decode(input, path.to_string(), message_of(e))
+}
+
+/// serde_json's message without its " at line L column C" (positions inside an element's own text
+/// mean nothing to the reader; the caller places the error by JSON path).
+pub(crate) fn message_of(e: &serde_json::Error) -> String {
     let msg = e.to_string();
-    let msg = match msg.rfind(" at line ") {
+    match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_string(),
         None => msg,
-    };
-    Error::decode(input, path.to_string(), msg)
+    }
 }
 
 struct State<'f, 'g> {

@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::trace::v1 as pb;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::json_stream::{element_error, for_each_element, parse_element, ArrayAt};
+use super::json_stream::{element_error, for_each_element, message_of, ArrayAt};
 use super::otlp_proto::{attrs, convert_span, service_name};
 use super::span::{SpanKind, StatusCode};
 use super::{push_checked, SpanSink};
@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 pub(crate) fn decode<R: Read>(name: &str, reader: R, label: &str, sink: &mut dyn SpanSink) -> Result<()> {
     let mut on_resource = |i: usize, raw: &RawValue| -> Result<()> {
         let path = format!("{label}[{i}]");
-        match parse_element::<ResourceSpansJ>(raw) {
+        match serde_json::from_str::<ResourceSpansJ>(raw.get()) {
             Ok(rs) => convert_resource(name, &path, rs, sink),
             Err(e) => sink.reject(element_error(name, &path, &e)),
         }
@@ -40,28 +40,55 @@ pub(crate) fn decode<R: Read>(name: &str, reader: R, label: &str, sink: &mut dyn
     Ok(())
 }
 
-fn convert_resource(name: &str, path: &str, rs: ResourceSpansJ, sink: &mut dyn SpanSink) -> Result<()> {
-    let resource = match rs.resource.map(|r| kvs(r.attributes)).transpose() {
-        Ok(r) => attrs(r.unwrap_or_default()),
-        Err(msg) => return sink.reject(Error::decode(name, format!("{path}.resource"), msg)),
+/// Converts one resource's spans. Each level is parsed on its own (spans are kept as raw JSON until
+/// then), so a span of the wrong shape is rejected alone, and a resource or scope that cannot be
+/// read rejects each of its spans: the count of rejected records is the count of spans not kept.
+fn convert_resource(name: &str, path: &str, rs: ResourceSpansJ<'_>, sink: &mut dyn SpanSink) -> Result<()> {
+    let resource = rs
+        .resource
+        .map(|r| serde_json::from_str::<ResourceJ>(r.get()).map_err(|e| message_of(&e)))
+        .transpose()
+        .and_then(|r| kvs(r.unwrap_or_default().attributes));
+    let resource = match resource {
+        Ok(r) => attrs(r),
+        Err(msg) => {
+            let spans = rs.scope_spans.iter().map(|ss| ss.spans.len()).sum::<usize>().max(1);
+            return reject_each(
+                sink,
+                || Error::decode(name, format!("{path}.resource"), msg.clone()),
+                spans,
+            );
+        }
     };
     let service = service_name(&resource);
     let resource = Arc::new(resource);
     for (si, ss) in rs.scope_spans.into_iter().enumerate() {
         let scope_path = format!("{path}.scopeSpans[{si}]");
-        let scope = ss.scope.unwrap_or_default();
-        let scope_attrs = match kvs(scope.attributes) {
-            Ok(a) => Arc::new(attrs(a)),
+        let scope = ss
+            .scope
+            .map(|r| serde_json::from_str::<ScopeJ>(r.get()).map_err(|e| message_of(&e)))
+            .transpose()
+            .and_then(|scope| {
+                let scope = scope.unwrap_or_default();
+                Ok((scope.name, scope.version, kvs(scope.attributes)?))
+            });
+        let (scope_name, scope_version, scope_attrs) = match scope {
+            Ok((n, v, a)) => (
+                (!n.is_empty()).then_some(n),
+                (!v.is_empty()).then_some(v),
+                Arc::new(attrs(a)),
+            ),
             Err(msg) => {
-                sink.reject(Error::decode(name, format!("{scope_path}.scope"), msg))?;
+                let err = || Error::decode(name, format!("{scope_path}.scope"), msg.clone());
+                reject_each(sink, err, ss.spans.len().max(1))?;
                 continue;
             }
         };
-        let scope_name = (!scope.name.is_empty()).then_some(scope.name);
-        let scope_version = (!scope.version.is_empty()).then_some(scope.version);
-        for (i, s) in ss.spans.into_iter().enumerate() {
+        for (i, raw) in ss.spans.into_iter().enumerate() {
             let span_path = || format!("{scope_path}.spans[{i}]");
-            let converted = to_pb_span(s)
+            let converted = serde_json::from_str::<SpanJ>(raw.get())
+                .map_err(|e| message_of(&e))
+                .and_then(to_pb_span)
                 .and_then(|s| convert_span(s, &service, &resource, &scope_name, &scope_version, &scope_attrs));
             match converted {
                 Ok(span) => push_checked(sink, name, span_path, span)?,
@@ -72,18 +99,27 @@ fn convert_resource(name: &str, path: &str, rs: ResourceSpansJ, sink: &mut dyn S
     Ok(())
 }
 
+/// Rejects `n` records (the spans under a part that could not be read) for one error.
+fn reject_each(sink: &mut dyn SpanSink, err: impl Fn() -> Error, n: usize) -> Result<()> {
+    for _ in 0..n {
+        sink.reject(err())?;
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
-struct ResourceSpansJ {
-    #[serde(default)]
-    resource: Option<ResourceJ>,
+struct ResourceSpansJ<'a> {
+    #[serde(default, borrow)]
+    resource: Option<&'a RawValue>,
     #[serde(
         default,
+        borrow,
         alias = "scope_spans",
         alias = "instrumentationLibrarySpans",
         alias = "instrumentation_library_spans",
         rename = "scopeSpans"
     )]
-    scope_spans: Vec<ScopeSpansJ>,
+    scope_spans: Vec<ScopeSpansJ<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -93,11 +129,11 @@ struct ResourceJ {
 }
 
 #[derive(Deserialize)]
-struct ScopeSpansJ {
-    #[serde(default, alias = "instrumentationLibrary", alias = "instrumentation_library")]
-    scope: Option<ScopeJ>,
-    #[serde(default)]
-    spans: Vec<SpanJ>,
+struct ScopeSpansJ<'a> {
+    #[serde(default, borrow, alias = "instrumentationLibrary", alias = "instrumentation_library")]
+    scope: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    spans: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]

@@ -65,18 +65,20 @@ impl<R: Read> Counted<R> {
                 format!("record length {len} exceeds the 1 GiB limit"),
             ));
         }
-        let mut buf = vec![0u8; len as usize];
-        self.inner.read_exact(&mut buf).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                Error::decode(
-                    name,
-                    format!("byte {}", self.offset),
-                    format!("input ends inside a {len}-byte record (truncated file?)"),
-                )
-            } else {
-                Error::io(name, e)
-            }
-        })?;
+        // Read as the bytes arrive rather than allocated up front: a corrupt (or hostile) length
+        // prefix in a tiny input must not claim a gigabyte before the input runs out.
+        let mut buf = Vec::with_capacity(len.min(1 << 20) as usize);
+        (&mut self.inner)
+            .take(len)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(name, e))?;
+        if (buf.len() as u64) < len {
+            return Err(Error::decode(
+                name,
+                format!("byte {}", self.offset),
+                format!("input ends inside a {len}-byte record (truncated file?)"),
+            ));
+        }
         self.offset += len;
         Ok(buf)
     }
@@ -384,5 +386,39 @@ fn any_value(v: Option<AnyValue>) -> Value {
         Some(any_value::Value::KvlistValue(kv)) => Value::Map(attrs(kv.values)),
         #[allow(unreachable_patterns)]
         Some(_) => Value::Empty,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that remembers the largest buffer it was asked to fill.
+    struct Widest<R> {
+        inner: R,
+        widest: usize,
+    }
+
+    impl<R: Read> Read for Widest<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.widest = self.widest.max(buf.len());
+            self.inner.read(buf)
+        }
+    }
+
+    /// A 106-byte input declaring a record of almost 1 GiB fails as truncated without ever asking
+    /// for (so without allocating) a buffer of the declared size.
+    #[test]
+    fn a_huge_declared_length_allocates_only_what_arrives() {
+        let mut r = Counted {
+            inner: Widest {
+                inner: &[7u8; 100][..],
+                widest: 0,
+            },
+            offset: 0,
+        };
+        let err = r.bytes("x.pb", (1 << 30) - 1).unwrap_err().to_string();
+        assert!(err.contains("input ends inside a 1073741823-byte record"), "{err}");
+        assert!(r.inner.widest < 1 << 21, "asked for {} bytes at once", r.inner.widest);
     }
 }

@@ -9,8 +9,8 @@
 //!    the spans below it (same id as parent, same service as the server half) are re-parented to it.
 //!    Any other repeated id gets a fresh id too. Fresh ids count up from the original id until unused
 //!    in the trace, so they are deterministic.
-//! 2. **Structure.** Parents are looked up within the trace; a span whose parent is absent (or that
-//!    sits on a parent cycle) is a root. A depth-first walk, children in start-time order, numbers
+//! 2. **Structure.** Parents are looked up within the trace; a span whose parent is absent or itself
+//!    is a root, and so is the first (in start-time order) of the spans on a parent cycle. A depth-first walk, children in start-time order, numbers
 //!    each span's entry and exit (`nested_left`, `nested_right`, from 1 per trace) and its `depth`
 //!    (children of equal start time in span-id order):
 //!    B is a descendant of A exactly when A.nested_left < B.nested_left and B.nested_right < A.nested_right.
@@ -309,11 +309,33 @@ fn structure_trace(members: &[u32], st: &mut Structure) {
     for r in roots {
         walk(r, &mut visited, st);
     }
-    // Spans on a parent cycle were not reached from any root: the first of each cycle becomes a root.
+    // Spans not reached from any root are on a parent cycle or below one. The cycle is found by
+    // following parents up from the first such span; its first member in start-time order becomes
+    // a root, so the spans below the cycle hang under it at their true depth.
+    let parent_of = |x: usize, st: &Structure| st.parents[x].and_then(|p| index.get(&p).copied()).filter(|&p| p != x);
+    let order: HashMap<usize, usize> = live.iter().enumerate().map(|(i, &m)| (m, i)).collect();
     for &m in &live {
-        if !visited.contains(&m) {
-            walk(m, &mut visited, st);
+        if visited.contains(&m) {
+            continue;
         }
+        let mut seen = HashSet::new();
+        let mut x = m;
+        while seen.insert(x) {
+            match parent_of(x, st) {
+                Some(p) => x = p,
+                None => break,
+            }
+        }
+        // `x` repeats, so it is on the cycle: collect the cycle and start from its first member.
+        let mut root = x;
+        let mut y = parent_of(x, st);
+        while let Some(c) = y.filter(|&c| c != x) {
+            if order[&c] < order[&root] {
+                root = c;
+            }
+            y = parent_of(c, st);
+        }
+        walk(root, &mut visited, st);
     }
 }
 

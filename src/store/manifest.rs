@@ -51,10 +51,23 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(&path, e)),
         };
-        serde_json::from_str(&text).map(Some).map_err(|e| Error::Dataset {
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| Error::Dataset {
             path: dataset.to_path_buf(),
             message: format!("{MANIFEST_FILE} is not valid: {e}"),
-        })
+        })?;
+        // A part is a file name inside each table folder; anything that could lead elsewhere
+        // (`../other/x`, `/etc/x`) would make readers open, and compaction delete, files outside.
+        let names = manifest.parts.iter().chain(manifest.retired.iter().map(|(n, _)| n));
+        if let Some(bad) = names.into_iter().find(|n| !is_part_name(n)) {
+            return Err(Error::Dataset {
+                path: dataset.to_path_buf(),
+                message: format!(
+                    "{MANIFEST_FILE} lists the part {bad:?}, which is not a plain file name inside the \
+                     dataset (parts are named like \"part-…\")"
+                ),
+            });
+        }
+        Ok(Some(manifest))
     }
 
     /// Changes the manifest under the dataset's lock: reads the current one (or, for an older
@@ -112,6 +125,11 @@ pub(crate) fn remove_part(dataset: &Path, part: &str) {
     }
 }
 
+/// A part name that stays inside its table folder: one path component, not `.` or `..`.
+fn is_part_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
 /// Deletes the files of parts written but never listed (a rewrite that failed before its swap).
 pub(crate) fn remove_parts(dataset: &Path, parts: &[String]) {
     for part in parts {
@@ -144,4 +162,27 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
     f.sync_all().map_err(|e| Error::io(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Part names that would lead outside the dataset make the manifest invalid.
+    #[test]
+    fn parts_outside_the_dataset_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["../../other/part-1", "/etc/passwd", "..", "a\\b", ""] {
+            let m = serde_json::json!({ "parts": ["part-ok", bad], "retired": [] });
+            fs::write(dir.path().join(MANIFEST_FILE), m.to_string()).unwrap();
+            let err = Manifest::load(dir.path()).unwrap_err().to_string();
+            assert!(err.contains("not a plain file name inside the dataset"), "{bad}: {err}");
+        }
+        let retired = serde_json::json!({ "parts": [], "retired": [["../x", 1]] });
+        fs::write(dir.path().join(MANIFEST_FILE), retired.to_string()).unwrap();
+        assert!(Manifest::load(dir.path()).is_err());
+        let good = serde_json::json!({ "parts": ["part-1"], "retired": [["part-0", 1]] });
+        fs::write(dir.path().join(MANIFEST_FILE), good.to_string()).unwrap();
+        assert_eq!(Manifest::load(dir.path()).unwrap().unwrap().parts, ["part-1"]);
+    }
 }

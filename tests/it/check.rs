@@ -309,3 +309,71 @@ fn check_exit_codes_and_formats() {
     );
     assert_eq!(xml.matches("<testcase ").count(), 7);
 }
+
+/// Malformed parent links: a span that names itself as parent is a root (nobody's child, parent or
+/// sibling), and spans below a parent cycle hang under the cycle's first span at their true depth.
+#[test]
+fn self_parents_and_parent_cycles() {
+    let span = |id: &str, parent: &str, name: &str, start: u64| {
+        format!(
+            r#"{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"{id}","parentSpanId":"{parent}","name":"{name}","startTimeUnixNano":"{start}","endTimeUnixNano":"{}"}}"#,
+            start + 100
+        )
+    };
+    let spans = [
+        span("000000000000000a", "000000000000000a", "self", 5), // its own parent
+        span("000000000000000b", "000000000000000a", "under-self", 6),
+        span("00000000000000c1", "00000000000000c2", "cycle-1", 3), // c1 -> c2 -> c1
+        span("00000000000000c2", "00000000000000c1", "cycle-2", 4),
+        // Starts first: it must not become a root because its ancestors are on a cycle.
+        span("00000000000000d1", "00000000000000c1", "below-cycle", 2),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let body = format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        spans.join(",")
+    );
+    std::fs::write(p.join("t.json"), body).unwrap();
+    let models = r#"
+model "no span is its own child" {
+    let s = span(name = "self")
+    when s
+    expect no span(name = "self") child of s
+    expect no span(name = "self") parent of s
+    expect no span(name = "under-self") sibling of s
+    expect span(name = "under-self") child of s
+}
+
+model "below a cycle" {
+    let c = span(name = "cycle-1")
+    when c
+    expect span(name = "below-cycle") child of c
+    expect span(name = "below-cycle") descendant of c
+}
+"#;
+    std::fs::write(p.join("m.model"), models).unwrap();
+    let out = tracecheck(&["check", "m.model", "--data", "t.json"], p);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let depths = tracecheck_ok(
+        &[
+            "sql",
+            "SELECT name, depth FROM spans ORDER BY name",
+            "--data",
+            "t.json",
+            "--format",
+            "csv",
+        ],
+        p,
+    );
+    assert_eq!(
+        depths,
+        "name,depth\nbelow-cycle,1\ncycle-1,0\ncycle-2,1\nself,0\nunder-self,1\n"
+    );
+}

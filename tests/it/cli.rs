@@ -246,6 +246,43 @@ fn keep_going_skips_bad_records_and_counts_them() {
     assert_eq!(names, "name\nok\n");
 }
 
+/// `--keep-going` skips one bad span, not the line or file around it: ten good spans and one whose
+/// name is a number, on one line.
+#[test]
+fn keep_going_skips_a_bad_span_alone() {
+    let span = |i: usize, name: &str| {
+        format!(
+            r#"{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"{:016x}","name":{name},"startTimeUnixNano":"1","endTimeUnixNano":"2"}}"#,
+            i + 1
+        )
+    };
+    let mut spans: Vec<String> = (0..10).map(|i| span(i, "\"ok\"")).collect();
+    spans.insert(7, span(10, "17"));
+    let line = format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        spans.join(",")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.json"), format!("{line}\n")).unwrap();
+    let out = tracecheck(&["ingest", "in.json", "-o", "ds", "--keep-going"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("skipped 1 bad records"), "{stderr}");
+    assert!(stderr.contains("spans[7]"), "{stderr}");
+    let n = tracecheck_ok(
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM spans",
+            "--data",
+            "ds",
+            "--format",
+            "csv",
+        ],
+        dir.path(),
+    );
+    assert_eq!(n, "n\n10\n");
+}
+
 #[test]
 fn generated_bank_in_every_format_ingests_to_the_same_tables() {
     let dir = tempfile::tempdir().unwrap();

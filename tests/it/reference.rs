@@ -185,11 +185,18 @@ impl<'a> Trace<'a> {
         let (a, b) = (self.spans[s], self.spans[t]);
         let distinct = s != t;
         match kind {
-            RelationKind::ChildOf => parent_id(a) == Some(b.span_id),
-            RelationKind::ParentOf => parent_id(b) == Some(a.span_id),
+            // A span that names itself as parent is a root: nobody's child, parent or sibling.
+            RelationKind::ChildOf => distinct && parent_id(a) == Some(b.span_id),
+            RelationKind::ParentOf => distinct && parent_id(b) == Some(a.span_id),
             RelationKind::DescendantOf => self.ancestors(s).contains(&t),
             RelationKind::AncestorOf => self.ancestors(t).contains(&s),
-            RelationKind::SiblingOf => distinct && parent_id(a).is_some() && parent_id(a) == parent_id(b),
+            RelationKind::SiblingOf => {
+                distinct
+                    && parent_id(a).is_some()
+                    && parent_id(a) == parent_id(b)
+                    && parent_id(a) != Some(a.span_id)
+                    && parent_id(b) != Some(b.span_id)
+            }
             RelationKind::Before => distinct && matches!((a.end_ns, b.start_ns), (Some(e), Some(st)) if e <= st),
             RelationKind::After => distinct && matches!((a.start_ns, b.end_ns), (Some(st), Some(e)) if st >= e),
             RelationKind::During => {
