@@ -101,12 +101,9 @@ impl Skim {
     }
 }
 
-/// Records the structure of the first bytes of a JSON document.
-///
-/// ```ignore
-/// let s = skim(br#"{"trace": {"batches": [{"resource": {}}]}}"#);
-/// assert_eq!(s.kind("trace.batches"), Some(Kind::Array));
-/// ```
+/// Records the structure of the first bytes of a JSON document: for
+/// `{"trace": {"batches": [{"resource": {}}]}}`, the paths `trace`, `trace.batches`,
+/// `trace.batches[]` and `trace.batches[].resource` (see the tests below).
 pub(crate) fn skim(head: &[u8]) -> Skim {
     let mut s = Skimmer {
         b: head,
@@ -317,7 +314,13 @@ fn object_format(s: &Skim) -> Option<Format> {
     if s.kind("batch") == Some(Kind::Object) {
         return Some(Format::JaegerProtoJson);
     }
-    if matches!(s.kind("data"), Some(Kind::Array | Kind::Null)) {
+    // Jaeger's envelope, unless its first element is an object that is plainly not a trace (other
+    // APIs answer `{"data": [...]}` too).
+    let data_is_traces = match s.kind("data[]") {
+        Some(Kind::Object) => s.any(&["data[].traceID", "data[].spans", "data[].processes"]),
+        _ => true,
+    };
+    if matches!(s.kind("data"), Some(Kind::Array | Kind::Null)) && data_is_traces {
         return Some(Format::JaegerJson);
     }
     if s.has("traceID") || s.has("processes") {
@@ -439,6 +442,8 @@ mod tests {
         assert!(json_format(br#"{"status":"success","data":{"resultType":"vector"}}"#)
             .unwrap_err()
             .contains(r#""status", "data""#));
+        let spans_api = br#"{"data": [{"id": "AAAA", "type": "spans", "attributes": {}}]}"#;
+        assert!(json_format(spans_api).unwrap_err().contains(r#"keys "data""#));
         let v1 = br#"[{"traceId": "1", "id": "2", "binaryAnnotations": []}]"#;
         assert!(json_format(v1).unwrap_err().contains("Zipkin v1"));
     }

@@ -25,6 +25,7 @@ mod schema_doc;
 #[cfg(feature = "testing")]
 mod seed_unit;
 mod show;
+mod sql_guard;
 mod upgrade;
 mod watch;
 mod watch_windows;
