@@ -27,8 +27,8 @@ use crate::error::{Error, Result};
 pub(crate) fn decode<R: Read>(name: &str, reader: R, label: &str, sink: &mut dyn SpanSink) -> Result<()> {
     let mut on_resource = |i: usize, raw: &RawValue| -> Result<()> {
         let path = format!("{label}[{i}]");
-        match serde_json::from_str::<ResourceSpansJ>(raw.get()) {
-            Ok(rs) => convert_resource(name, &path, rs, sink),
+        match parse_resource(raw) {
+            Ok(parsed) => convert_resource(name, &path, parsed, sink),
             Err(e) => sink.reject(element_error(name, &path, &e)),
         }
     };
@@ -40,19 +40,55 @@ pub(crate) fn decode<R: Read>(name: &str, reader: R, label: &str, sink: &mut dyn
     Ok(())
 }
 
-/// Converts one resource's spans. Each level is parsed on its own (spans are kept as raw JSON until
-/// then), so a span of the wrong shape is rejected alone, and a resource or scope that cannot be
-/// read rejects each of its spans: the count of rejected records is the count of spans not kept.
-fn convert_resource(name: &str, path: &str, rs: ResourceSpansJ<'_>, sink: &mut dyn SpanSink) -> Result<()> {
-    let resource = rs
-        .resource
-        .map(|r| serde_json::from_str::<ResourceJ>(r.get()).map_err(|e| message_of(&e)))
-        .transpose()
-        .and_then(|r| kvs(r.unwrap_or_default().attributes));
-    let resource = match resource {
+type Parts<T> = std::result::Result<T, String>;
+
+/// One resource as parsed: each part, or why it could not be read.
+struct Parsed {
+    resource: Parts<ResourceJ>,
+    scopes: Vec<(Parts<ScopeJ>, Vec<Parts<SpanJ>>)>,
+}
+
+/// Parses one resource. A resource is parsed whole first (one pass over its text, the common
+/// case); only when something in it has the wrong shape is it parsed again level by level —
+/// resource, scopes, then each span from its raw text — so that just the bad part is rejected.
+fn parse_resource(raw: &RawValue) -> std::result::Result<Parsed, serde_json::Error> {
+    if let Ok(rs) = serde_json::from_str::<ResourceSpansT>(raw.get()) {
+        let scopes = rs
+            .scope_spans
+            .into_iter()
+            .map(|ss| (Ok(ss.scope.unwrap_or_default()), ss.spans.into_iter().map(Ok).collect()));
+        return Ok(Parsed {
+            resource: Ok(rs.resource.unwrap_or_default()),
+            scopes: scopes.collect(),
+        });
+    }
+    fn part<T: serde::de::DeserializeOwned + Default>(raw: Option<&RawValue>) -> Parts<T> {
+        raw.map(|r| serde_json::from_str::<T>(r.get()).map_err(|e| message_of(&e)))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+    let rs = serde_json::from_str::<ResourceSpansJ>(raw.get())?;
+    let scopes = rs.scope_spans.into_iter().map(|ss| {
+        let spans = ss
+            .spans
+            .iter()
+            .map(|s| serde_json::from_str::<SpanJ>(s.get()).map_err(|e| message_of(&e)));
+        (part::<ScopeJ>(ss.scope), spans.collect())
+    });
+    Ok(Parsed {
+        resource: part::<ResourceJ>(rs.resource),
+        scopes: scopes.collect(),
+    })
+}
+
+/// Converts one resource's spans. A span that could not be read is rejected alone; a resource or
+/// scope that could not be read rejects each of its spans, so the count of rejected records is the
+/// count of spans not kept.
+fn convert_resource(name: &str, path: &str, parsed: Parsed, sink: &mut dyn SpanSink) -> Result<()> {
+    let resource = match parsed.resource.and_then(|r| kvs(r.attributes)) {
         Ok(r) => attrs(r),
         Err(msg) => {
-            let spans = rs.scope_spans.iter().map(|ss| ss.spans.len()).sum::<usize>().max(1);
+            let spans = parsed.scopes.iter().map(|(_, spans)| spans.len()).sum::<usize>().max(1);
             return reject_each(
                 sink,
                 || Error::decode(name, format!("{path}.resource"), msg.clone()),
@@ -62,16 +98,9 @@ fn convert_resource(name: &str, path: &str, rs: ResourceSpansJ<'_>, sink: &mut d
     };
     let service = service_name(&resource);
     let resource = Arc::new(resource);
-    for (si, ss) in rs.scope_spans.into_iter().enumerate() {
+    for (si, (scope, spans)) in parsed.scopes.into_iter().enumerate() {
         let scope_path = format!("{path}.scopeSpans[{si}]");
-        let scope = ss
-            .scope
-            .map(|r| serde_json::from_str::<ScopeJ>(r.get()).map_err(|e| message_of(&e)))
-            .transpose()
-            .and_then(|scope| {
-                let scope = scope.unwrap_or_default();
-                Ok((scope.name, scope.version, kvs(scope.attributes)?))
-            });
+        let scope = scope.and_then(|scope| Ok((scope.name, scope.version, kvs(scope.attributes)?)));
         let (scope_name, scope_version, scope_attrs) = match scope {
             Ok((n, v, a)) => (
                 (!n.is_empty()).then_some(n),
@@ -80,14 +109,13 @@ fn convert_resource(name: &str, path: &str, rs: ResourceSpansJ<'_>, sink: &mut d
             ),
             Err(msg) => {
                 let err = || Error::decode(name, format!("{scope_path}.scope"), msg.clone());
-                reject_each(sink, err, ss.spans.len().max(1))?;
+                reject_each(sink, err, spans.len().max(1))?;
                 continue;
             }
         };
-        for (i, raw) in ss.spans.into_iter().enumerate() {
+        for (i, span) in spans.into_iter().enumerate() {
             let span_path = || format!("{scope_path}.spans[{i}]");
-            let converted = serde_json::from_str::<SpanJ>(raw.get())
-                .map_err(|e| message_of(&e))
+            let converted = span
                 .and_then(to_pb_span)
                 .and_then(|s| convert_span(s, &service, &resource, &scope_name, &scope_version, &scope_attrs));
             match converted {
@@ -107,6 +135,30 @@ fn reject_each(sink: &mut dyn SpanSink, err: impl Fn() -> Error, n: usize) -> Re
     Ok(())
 }
 
+/// A resource parsed whole (the fast path of [`parse_resource`]).
+#[derive(Deserialize)]
+struct ResourceSpansT {
+    #[serde(default)]
+    resource: Option<ResourceJ>,
+    #[serde(
+        default,
+        alias = "scope_spans",
+        alias = "instrumentationLibrarySpans",
+        alias = "instrumentation_library_spans",
+        rename = "scopeSpans"
+    )]
+    scope_spans: Vec<ScopeSpansT>,
+}
+
+#[derive(Deserialize)]
+struct ScopeSpansT {
+    #[serde(default, alias = "instrumentationLibrary", alias = "instrumentation_library")]
+    scope: Option<ScopeJ>,
+    #[serde(default)]
+    spans: Vec<SpanJ>,
+}
+
+/// A resource with its parts still raw (the careful path of [`parse_resource`]).
 #[derive(Deserialize)]
 struct ResourceSpansJ<'a> {
     #[serde(default, borrow)]

@@ -312,6 +312,9 @@ fn structure_trace(members: &[u32], st: &mut Structure) {
     // Spans not reached from any root are on a parent cycle or below one. The cycle is found by
     // following parents up from the first such span; its first member in start-time order becomes
     // a root, so the spans below the cycle hang under it at their true depth.
+    if visited.len() == live.len() {
+        return;
+    }
     let parent_of = |x: usize, st: &Structure| st.parents[x].and_then(|p| index.get(&p).copied()).filter(|&p| p != x);
     let order: HashMap<usize, usize> = live.iter().enumerate().map(|(i, &m)| (m, i)).collect();
     for &m in &live {
