@@ -56,8 +56,7 @@ impl<R: BufRead> Documents<R> {
         Document {
             docs: self,
             depth: 0,
-            in_string: false,
-            escaped: false,
+            strings: Strings::default(),
             done: false,
         }
     }
@@ -67,8 +66,7 @@ impl<R: BufRead> Documents<R> {
 pub(crate) struct Document<'d, R> {
     docs: &'d mut Documents<R>,
     depth: usize,
-    in_string: bool,
-    escaped: bool,
+    strings: Strings,
     done: bool,
 }
 
@@ -84,18 +82,10 @@ impl<R: BufRead> Read for Document<'_, R> {
             if b == b'\n' {
                 self.docs.line += 1;
             }
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
+            if self.strings.step(b) != InText::Outside {
                 continue;
             }
             match b {
-                b'"' => self.in_string = true,
                 b'{' | b'[' => self.depth += 1,
                 b'}' | b']' => {
                     // A stray closer is left for the JSON parser to report.
@@ -112,6 +102,49 @@ impl<R: BufRead> Read for Document<'_, R> {
         self.docs.inner.consume(n);
         self.docs.offset += n as u64;
         Ok(n)
+    }
+}
+
+/// Tracks JSON strings byte by byte, so that brackets and quotes inside them are not taken for
+/// structure (the document splitter here, the Jaeger shape sniffer).
+#[derive(Default)]
+pub(crate) struct Strings {
+    inside: bool,
+    escaped: bool,
+}
+
+/// Where a byte stands relative to JSON strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InText {
+    /// Structure (or whitespace, or a number or literal).
+    Outside,
+    /// The quote that opens a string.
+    Opening,
+    /// A byte inside a string, escapes included.
+    Inside,
+    /// The quote that closes a string.
+    Closing,
+}
+
+impl Strings {
+    /// Classifies the next byte of the text.
+    pub(crate) fn step(&mut self, b: u8) -> InText {
+        if !self.inside {
+            if b == b'"' {
+                self.inside = true;
+                return InText::Opening;
+            }
+            return InText::Outside;
+        }
+        if self.escaped {
+            self.escaped = false;
+        } else if b == b'\\' {
+            self.escaped = true;
+        } else if b == b'"' {
+            self.inside = false;
+            return InText::Closing;
+        }
+        InText::Inside
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::common::{fixtures, tracecheck, tracecheck_ok};
+use super::common::{fixtures, span_count, tracecheck, tracecheck_ok};
 
 const BY_SERVICE: &str = "SELECT service, count(*) AS n FROM spans GROUP BY 1 ORDER BY 1";
 
@@ -62,18 +62,7 @@ fn appending_adds_files_and_never_rewrites() {
             "{name} was rewritten"
         );
     }
-    let n = tracecheck_ok(
-        &[
-            "sql",
-            "SELECT count(*) AS n FROM spans",
-            "--data",
-            "ds",
-            "--format",
-            "csv",
-        ],
-        dir.path(),
-    );
-    assert_eq!(n, "n\n20\n");
+    assert_eq!(span_count(dir.path(), "ds"), 20);
 }
 
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -269,18 +258,7 @@ fn keep_going_skips_a_bad_span_alone() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("skipped 1 bad records"), "{stderr}");
     assert!(stderr.contains("spans[7]"), "{stderr}");
-    let n = tracecheck_ok(
-        &[
-            "sql",
-            "SELECT count(*) AS n FROM spans",
-            "--data",
-            "ds",
-            "--format",
-            "csv",
-        ],
-        dir.path(),
-    );
-    assert_eq!(n, "n\n10\n");
+    assert_eq!(span_count(dir.path(), "ds"), 10);
 }
 
 #[test]

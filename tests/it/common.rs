@@ -35,6 +35,23 @@ pub fn tracecheck(args: &[&str], cwd: &Path) -> Output {
         .expect("run tracecheck")
 }
 
+/// How many spans `tracecheck sql` finds in `data` (a dataset or trace files), run from `cwd`.
+pub fn span_count(cwd: &Path, data: &str) -> i64 {
+    let csv = tracecheck_ok(
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM spans",
+            "--data",
+            data,
+            "--format",
+            "csv",
+        ],
+        cwd,
+    );
+    let n = csv.strip_prefix("n\n").and_then(|rest| rest.trim_end().parse().ok());
+    n.unwrap_or_else(|| panic!("not a count: {csv:?}"))
+}
+
 /// Stdout of a successful run; panics with stderr otherwise.
 pub fn tracecheck_ok(args: &[&str], cwd: &Path) -> String {
     let out = tracecheck(args, cwd);

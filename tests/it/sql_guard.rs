@@ -1,7 +1,7 @@
 //! `tracecheck sql` cannot harm a dataset: statements that write or read files are refused unless
 //! `--allow-write` is given, and even then nothing writes inside a dataset folder.
 
-use super::common::{tracecheck, tracecheck_ok};
+use super::common::{span_count, tracecheck, tracecheck_ok};
 
 /// `tracecheck sql` is read-only by default: COPY, INSERT and external tables are refused, and
 /// nothing writes inside a dataset even with --allow-write.
@@ -10,19 +10,7 @@ fn sql_is_read_only_unless_allowed_and_never_writes_into_a_dataset() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     tracecheck_ok(&["gen", "bank", "-o", "ds", "--traces", "50", "--seed", "3"], p);
-    let count = || {
-        tracecheck_ok(
-            &[
-                "sql",
-                "SELECT count(*) AS n FROM spans",
-                "--data",
-                "ds",
-                "--format",
-                "csv",
-            ],
-            p,
-        )
-    };
+    let count = || span_count(p, "ds");
     let before = count();
     let part = std::fs::read_dir(p.join("ds/spans"))
         .unwrap()

@@ -4,6 +4,7 @@
 use std::io::Read;
 
 use crate::error::{Error, Result};
+use crate::ingest::documents::{InText, Strings};
 
 #[derive(Debug, PartialEq)]
 pub(super) enum Shape {
@@ -37,8 +38,7 @@ struct KeyScan {
     pos: usize,
     started: bool,
     depth: usize,
-    in_string: bool,
-    escaped: bool,
+    strings: Strings,
     expect_key: bool,
     key_start: Option<usize>,
     envelope_keys: bool,
@@ -58,30 +58,27 @@ impl KeyScan {
                 }
                 continue;
             }
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
+            match self.strings.step(b) {
+                InText::Inside => continue,
+                InText::Closing => {
                     match self.key_start.take().map(|s| &buf[s..i]) {
                         Some(b"data") => return Some(Shape::Envelope),
                         Some(b"traceID" | b"spans" | b"processes") => return Some(Shape::Trace),
                         Some(b"total" | b"limit" | b"offset" | b"errors") => self.envelope_keys = true,
                         _ => {}
                     }
+                    continue;
                 }
-                continue;
-            }
-            match b {
-                b'"' => {
-                    self.in_string = true;
+                InText::Opening => {
                     if self.depth == 1 && self.expect_key {
                         self.key_start = Some(i + 1);
                         self.expect_key = false;
                     }
+                    continue;
                 }
+                InText::Outside => {}
+            }
+            match b {
                 b'{' | b'[' => self.depth += 1,
                 b'}' | b']' => {
                     self.depth -= 1;
