@@ -28,6 +28,8 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> Result<u8> {
+    // First: a SIGTERM from here on shuts down cleanly.
+    let shutdown = shutdown_signal();
     let collector = a
         .receiver
         .collector(a.output.clone())
@@ -47,7 +49,7 @@ pub async fn run(a: Args) -> Result<u8> {
         }
         let _ = out.flush();
     }
-    let stats = running.run_until(shutdown_signal()).await?;
+    let stats = running.run_until(shutdown).await?;
     if !a.quiet {
         eprintln!(
             "collected {} spans in {} requests ({} invalid spans rejected, {} requests refused while full); \

@@ -13,6 +13,7 @@ mod ingest_cmd;
 mod output;
 mod receiver;
 mod show_cmd;
+mod size;
 mod sql_cmd;
 mod upgrade_cmd;
 mod watch_cmd;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tracecheck::collect::Collector;
 
 use super::duration::parse_duration;
+use super::size::parse_size;
 
 #[derive(clap::Args, Debug)]
 pub struct ReceiverArgs {
@@ -31,6 +32,10 @@ pub struct ReceiverArgs {
     /// Spans held in memory above which exports are refused with a retryable answer.
     #[arg(long, default_value_t = 1_000_000)]
     max_buffered_spans: usize,
+    /// Estimated memory of held spans above which exports are refused with a retryable answer
+    /// (e.g. 256MB, 1GB).
+    #[arg(long, default_value = "256MB", value_parser = parse_size)]
+    max_buffer_memory: usize,
     /// Largest export request accepted, in bytes (after gzip inflation).
     #[arg(long, default_value_t = 16 << 20)]
     max_message_bytes: usize,
@@ -48,6 +53,7 @@ impl ReceiverArgs {
             .with_trace_idle(self.trace_idle)
             .with_trace_max_age(self.trace_max_age)
             .with_max_buffered_spans(self.max_buffered_spans)
+            .with_max_buffer_bytes(self.max_buffer_memory)
             .with_max_message_bytes(self.max_message_bytes)
             .with_auth_token(self.auth_token);
         if self.no_grpc {
@@ -60,25 +66,34 @@ impl ReceiverArgs {
     }
 }
 
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+/// A future that completes on SIGINT or SIGTERM. The handlers are installed when this is called
+/// (not when the future is first polled): a signal that arrives while the collector replays its log
+/// or binds is then a clean shutdown once it starts serving, not the default action (exit at once).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+            };
+            tokio::select! {
+                _ = wait(term) => {}
+                _ = wait(int) => {}
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -33,7 +33,15 @@ pub struct Args {
     engine: super::engine_arg::EngineArg,
 }
 
-pub async fn run(a: Args) -> Result<u8> {
+pub async fn run(mut a: Args) -> Result<u8> {
+    // `--data` takes several values, so in `sql --data DS "SELECT ..."` clap hands the query to
+    // `--data` too. A last value that is no file but has a space in it is the query.
+    if a.query.is_none() && a.data.len() > 1 {
+        let last = a.data.last().expect("two values");
+        if !last.exists() && last.to_string_lossy().contains(char::is_whitespace) {
+            a.query = a.data.pop().map(|q| q.to_string_lossy().into_owned());
+        }
+    }
     let ctx = engine::open_on(&a.engine.engine, &a.data).await?;
     match &a.query {
         Some(q) => {

@@ -63,6 +63,8 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> Result<u8> {
+    // First: a SIGTERM from here on shuts down cleanly.
+    let shutdown = shutdown_signal();
     for (flag, d) in [("--check-every", a.check_every), ("--check-window", a.check_window)] {
         if d.is_zero() {
             return Err(Error::Usage(format!("{flag} must be longer than 0")));
@@ -128,7 +130,7 @@ pub async fn run(a: Args) -> Result<u8> {
         .with_check_window(a.check_window)
         .with_max_window_spans(a.max_window_spans)
         .with_max_recent_spans(a.max_recent_spans);
-    let (intake, sink) = running.run_with(shutdown_signal(), sink).await?;
+    let (intake, sink) = running.run_with(shutdown, sink).await?;
     let _ = stop_tx.send(true);
     if let Some(t) = metrics_task {
         let _ = t.await;

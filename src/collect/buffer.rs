@@ -5,6 +5,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use super::memory::span_bytes;
+use super::wal::LogCounts;
 use crate::ingest::Span;
 
 /// One trace still receiving spans.
@@ -12,6 +14,8 @@ struct Pending {
     spans: Vec<Span>,
     first: Instant,
     last: Instant,
+    /// (log segment, spans of this trace in it): what the log may drop once the trace is stored.
+    logged: Vec<(u64, u64)>,
 }
 
 /// Traces being received, and the count of spans held anywhere before they are on disk.
@@ -37,7 +41,12 @@ pub struct TraceBuffer {
     /// Spans in `traces` plus spans taken out but not yet released (being written).
     held: usize,
     limit: usize,
+    /// Estimated bytes of the held spans ([`span_bytes`]), and the limit on them.
+    held_bytes: usize,
+    max_bytes: usize,
     last_age_scan: Option<Instant>,
+    /// Log counts of the spans taken out since the last [`TraceBuffer::take_logged`].
+    taken_logged: LogCounts,
 }
 
 /// How often open traces are scanned for ones past the maximum age.
@@ -55,32 +64,78 @@ impl TraceBuffer {
             arrivals: VecDeque::new(),
             held: 0,
             limit: limit.max(1),
+            held_bytes: 0,
+            max_bytes: usize::MAX,
             last_age_scan: None,
+            taken_logged: LogCounts::new(),
         }
+    }
+
+    /// Also refuses new spans while the held spans take `bytes` or more (estimated).
+    pub fn with_max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes.max(1);
+        self
+    }
+
+    /// Whether a request would be taken now (the buffer is below both limits).
+    pub fn has_room(&self) -> bool {
+        self.held < self.limit && self.held_bytes < self.max_bytes
+    }
+
+    /// Estimated bytes held.
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
     }
 
     /// Takes all spans of one request, or none: a request is refused whole while the buffer is at
     /// its limit (it may go over by one request, so a request larger than the limit still passes
     /// once the buffer has drained).
     pub fn admit(&mut self, spans: Vec<Span>, now: Instant) -> Result<(), Full> {
-        if self.held >= self.limit {
+        if !self.has_room() {
             return Err(Full);
         }
+        self.insert(spans, None, now);
+        Ok(())
+    }
+
+    /// Takes spans whatever the limit (they are already acknowledged, or being replayed from the
+    /// log); `logged` is the log segment that holds them.
+    pub fn insert(&mut self, spans: Vec<Span>, logged: Option<u64>, now: Instant) {
         self.held += spans.len();
+        self.held_bytes += spans.iter().map(span_bytes).sum::<usize>();
         for span in spans {
             let id = span.trace_id;
             let pending = self.traces.entry(id).or_insert_with(|| Pending {
                 spans: Vec::new(),
                 first: now,
                 last: now,
+                logged: Vec::new(),
             });
             if pending.spans.is_empty() || pending.last != now {
                 self.arrivals.push_back((now, id));
             }
             pending.last = now;
             pending.spans.push(span);
+            if let Some(seg) = logged {
+                match pending.logged.last_mut() {
+                    Some((s, n)) if *s == seg => *n += 1,
+                    _ => pending.logged.push((seg, 1)),
+                }
+            }
         }
-        Ok(())
+    }
+
+    fn take(&mut self, id: u128) -> Vec<Span> {
+        let p = self.traces.remove(&id).expect("present");
+        for (seg, n) in p.logged {
+            *self.taken_logged.entry(seg).or_default() += n;
+        }
+        p.spans
+    }
+
+    /// The log segments of the spans taken out since the last call, with their counts.
+    pub fn take_logged(&mut self) -> LogCounts {
+        std::mem::take(&mut self.taken_logged)
     }
 
     /// Removes and returns the spans of every trace that received nothing for `idle`, or whose
@@ -93,7 +148,7 @@ impl TraceBuffer {
             }
             self.arrivals.pop_front();
             if self.traces.get(&id).is_some_and(|p| p.last == at) {
-                out.extend(self.traces.remove(&id).expect("present").spans);
+                out.extend(self.take(id));
             }
         }
         // Old traces that keep receiving spans are rare: a scan of the open traces, at most once per
@@ -110,7 +165,7 @@ impl TraceBuffer {
                 .map(|(id, _)| *id)
                 .collect();
             for id in old {
-                out.extend(self.traces.remove(&id).expect("present").spans);
+                out.extend(self.take(id));
             }
         }
         out
@@ -119,12 +174,22 @@ impl TraceBuffer {
     /// Removes and returns every buffered span (shutdown).
     pub fn take_all(&mut self) -> Vec<Span> {
         self.arrivals.clear();
-        self.traces.drain().flat_map(|(_, p)| p.spans).collect()
+        let ids: Vec<u128> = self.traces.keys().copied().collect();
+        ids.into_iter().flat_map(|id| self.take(id)).collect()
     }
 
     /// `n` spans taken out earlier are on disk (or were handed on): they no longer count.
+    /// Their bytes are taken as the average of what is held (the sink reports counts only).
     pub fn release(&mut self, n: usize) {
-        self.held = self.held.saturating_sub(n);
+        let n = n.min(self.held);
+        if n > 0 {
+            let share = self.held_bytes as u128 * n as u128 / self.held as u128;
+            self.held_bytes -= share as usize;
+        }
+        self.held -= n;
+        if self.held == 0 {
+            self.held_bytes = 0;
+        }
     }
 
     /// Spans held: buffered plus taken and not yet released.
@@ -196,5 +261,44 @@ mod tests {
         assert!(b.take_complete(now, ms * 5000, ms * 2000).is_empty());
         // The next age scan (half a second later) cuts it, though it is not idle.
         assert_eq!(b.take_complete(now + ms * 600, ms * 5000, ms * 900).len(), 100);
+    }
+
+    #[test]
+    fn the_byte_limit_refuses_like_the_span_limit() {
+        let t0 = Instant::now();
+        let big = |trace| Span {
+            trace_id: trace,
+            span_id: 1,
+            name: "x".repeat(5_000),
+            ..Default::default()
+        };
+        let mut b = TraceBuffer::new(1_000).with_max_bytes(8_000);
+        b.admit(vec![big(1)], t0).unwrap();
+        assert!(b.held_bytes() > 5_000);
+        b.admit(vec![big(2)], t0).unwrap();
+        assert_eq!(b.admit(vec![big(3)], t0), Err(Full), "two spans of 5 KB are over 8 KB");
+        assert_eq!(b.take_all().len(), 2);
+        b.release(1);
+        assert!(b.held_bytes() > 5_000 && b.held_bytes() < 10_000, "{}", b.held_bytes());
+        b.release(1);
+        assert_eq!(b.held_bytes(), 0);
+        b.admit(vec![big(3)], t0).unwrap();
+    }
+
+    /// Taking a trace out hands on the log segments its spans are in, counted per segment.
+    #[test]
+    fn taken_spans_carry_their_log_segments() {
+        let mut b = TraceBuffer::new(10);
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        b.insert(vec![span(1, 1), span(2, 1)], Some(4), t0);
+        b.insert(vec![span(1, 2)], Some(5), t0);
+        b.insert(vec![span(1, 3)], None, t0);
+        b.insert(vec![span(3, 1)], Some(5), t0 + s);
+        assert_eq!(b.take_complete(t0 + s, s, s * 60).len(), 4);
+        assert_eq!(b.take_logged(), LogCounts::from([(4, 2), (5, 1)]));
+        assert!(b.take_logged().is_empty());
+        assert_eq!(b.take_all().len(), 1);
+        assert_eq!(b.take_logged(), LogCounts::from([(5, 1)]));
     }
 }

@@ -3,26 +3,37 @@
 //!
 //! Status codes follow the OTLP specification: 200 (with `partial_success` when some spans were
 //! invalid), 400 for a body that is not OTLP, 401 without the token, 404 for other paths, 405 for
-//! other methods, 413 for a body over the limit (before or after inflation), 415 for another content
-//! type or encoding, 503 with `Retry-After` when the buffer is full or the collector is stopping
-//! (both retryable). Error bodies are a `google.rpc.Status`, encoded like the request.
+//! other methods, 408 for a body not sent within [`BODY_TIMEOUT`], 413 for a body over the limit
+//! (a declared `Content-Length` over it is refused before any byte is read, so no `100 Continue`
+//! invites a client to send it; an inflated body over it is refused too), 415 for another content
+//! type or encoding, 503 with `Retry-After` when the buffer is full, the log cannot be written or
+//! the collector is stopping (all retryable). Error bodies are a `google.rpc.Status`, encoded like
+//! the request. A connection that does not send its request headers within [`HEADER_TIMEOUT`] is
+//! closed, so slow clients cannot hold connections open.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use prost::Message;
 use tokio::net::TcpListener;
 
 use super::grpc::{partial_success, RETRY_DELAY};
-use super::{gunzip, Accepted, BodyError, Refusal, Shared};
-use crate::error::{Error, Result};
+use super::{gunzip, Accepted, BodyError, Kind, Refusal, Shared};
+use crate::error::Result;
+
+/// The longest a client may take to send its request headers.
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a client may take to send a request body.
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -51,13 +62,14 @@ enum Encoding {
 }
 
 /// Serves until `stop` completes; requests in flight finish first.
+///
+/// Connections are served by hyper directly rather than `axum::serve`, which sets no timer and so
+/// no header read timeout.
 pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let addr = listener.local_addr().ok();
-    let limit = shared.max_message_bytes;
     let app = Router::new()
         .route("/v1/traces", post(export))
         .fallback(|| async {
@@ -68,19 +80,45 @@ pub(crate) async fn serve(
                 "unknown path; OTLP traces go to POST /v1/traces".into(),
             )
         })
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(shared);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await
-        .map_err(|e| Error::Usage(format!("OTLP/HTTP receiver on {addr:?} failed: {e}")))
+    // Every connection task holds a receiver: `closed()` below waits for the last one.
+    let (closing, connections) = tokio::sync::watch::channel(());
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors and the like: wait instead of spinning.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let mut closed = connections.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = closed.changed() => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    let _ = closing.send(());
+    drop(connections);
+    closing.closed().await;
+    Ok(())
 }
 
-async fn export(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Response {
+async fn export(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
     let content_type = header_text(&headers, header::CONTENT_TYPE);
     let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let enc = match media.as_str() {
@@ -103,18 +141,47 @@ async fn export(
             "missing or wrong bearer token".into(),
         );
     }
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => {
+    let limit = shared.max_message_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return error(
+            enc,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            INVALID_ARGUMENT,
+            format!("the body is larger than the {limit}-byte limit"),
+        );
+    }
+    let body: Bytes = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(b)) => b,
+        Err(_) => {
             return error(
                 enc,
-                e.status(),
+                StatusCode::REQUEST_TIMEOUT,
                 INVALID_ARGUMENT,
-                format!("cannot read the body: {}", e.body_text()),
+                format!("the body did not arrive within {BODY_TIMEOUT:?}"),
+            )
+        }
+        // `to_bytes` reports the limit only in its message (a boxed http-body-util error).
+        Ok(Err(e)) if e.to_string().contains("length limit") => {
+            return error(
+                enc,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                INVALID_ARGUMENT,
+                format!("the body is larger than the {limit}-byte limit"),
+            )
+        }
+        Ok(Err(e)) => {
+            return error(
+                enc,
+                StatusCode::BAD_REQUEST,
+                INVALID_ARGUMENT,
+                format!("cannot read the body: {e}"),
             )
         }
     };
-    let limit = shared.max_message_bytes;
     let inflated;
     let bytes: &[u8] = match header_text(&headers, header::CONTENT_ENCODING)
         .trim()
@@ -146,12 +213,20 @@ async fn export(
         Ok(a) => a,
         Err(e) => return body_error(enc, e),
     };
-    match shared.admit(&mut acc) {
+    let kind = match enc {
+        Encoding::Proto => Kind::Proto,
+        Encoding::Json => Kind::Json,
+    };
+    match shared.admit(&mut acc, kind, || bytes.to_vec()).await {
         Ok(()) => success(enc, &acc),
         Err(refusal) => {
             let (code, message) = match refusal {
                 Refusal::Full => (RESOURCE_EXHAUSTED, "the collector's buffer is full; retry later"),
                 Refusal::ShuttingDown => (UNAVAILABLE, "the collector is shutting down"),
+                Refusal::LogFailed => (
+                    UNAVAILABLE,
+                    "the collector cannot write its log (see its output); retry later",
+                ),
             };
             let mut r = error(enc, StatusCode::SERVICE_UNAVAILABLE, code, message.into());
             r.headers_mut()

@@ -6,8 +6,10 @@
 //!   HTTP  POST /v1/traces                   │ --trace-max-age, or shutdown
 //! ```
 //!
-//! A request is acknowledged only once its spans are in the buffer, and the buffer is written out
-//! before a clean shutdown returns, so an acknowledged span is on disk after SIGINT/SIGTERM. A full
+//! A request is acknowledged only once its body is in the dataset's write-ahead log (fsynced, see
+//! [`wal`]) and its spans are in the buffer, so an acknowledged span survives a kill -9 or a power
+//! cut: the next start replays the log. A clean shutdown writes the buffer out and leaves the log
+//! empty. A full
 //! buffer refuses requests with OTLP's retryable answers (gRPC `RESOURCE_EXHAUSTED` with `RetryInfo`,
 //! HTTP 503 with `Retry-After`) instead of growing.
 //!
@@ -31,28 +33,35 @@ mod buffer;
 mod grpc;
 mod http;
 mod intake;
+mod memory;
+pub mod wal;
 mod writer;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
 pub use buffer::{Full, TraceBuffer};
 pub use intake::{gunzip, Accepted, BodyError};
+pub use memory::span_bytes;
 pub use writer::Written;
 
 use crate::error::{Error, Result};
 use crate::ingest::Span;
 use crate::store::Dataset;
+use wal::{Kind, LogCounts, Wal};
 use writer::DatasetWriter;
 
 /// How often the buffer is scanned for complete traces.
 const TICK: Duration = Duration::from_millis(100);
+
+/// The default bound on the estimated memory of held spans.
+pub const DEFAULT_MAX_BUFFER_BYTES: usize = 256 << 20;
 
 /// How long shutdown waits for in-flight requests and open connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -75,6 +84,7 @@ pub struct Collector {
     trace_idle: Duration,
     trace_max_age: Duration,
     max_buffered_spans: usize,
+    max_buffer_bytes: usize,
     max_message_bytes: usize,
     roll_spans: usize,
     roll_interval: Duration,
@@ -92,6 +102,7 @@ impl Collector {
             trace_idle: Duration::from_secs(3),
             trace_max_age: Duration::from_secs(300),
             max_buffered_spans: 1_000_000,
+            max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
             max_message_bytes: 16 << 20,
             roll_spans: 250_000,
             roll_interval: Duration::from_secs(2),
@@ -147,6 +158,12 @@ impl Collector {
         self
     }
 
+    /// Estimated memory of held spans ([`span_bytes`]) above which requests are refused.
+    pub fn with_max_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.max_buffer_bytes = bytes;
+        self
+    }
+
     /// Largest request accepted, in bytes (after gzip inflation for HTTP).
     pub fn with_max_message_bytes(mut self, bytes: usize) -> Self {
         self.max_message_bytes = bytes;
@@ -187,11 +204,12 @@ impl Collector {
             return Err(Error::Usage("the collector needs at least one of gRPC and HTTP".into()));
         }
         let shared = Arc::new(Shared {
-            buffer: Mutex::new(TraceBuffer::new(self.max_buffered_spans)),
+            buffer: Mutex::new(TraceBuffer::new(self.max_buffered_spans).with_max_bytes(self.max_buffer_bytes)),
             auth: self.auth_token.clone().map(|t| format!("Bearer {t}")),
             max_message_bytes: self.max_message_bytes,
             accepting: AtomicBool::new(true),
             stats: Counters::default(),
+            log: OnceLock::new(),
         });
         Ok(Running {
             config: self,
@@ -218,6 +236,8 @@ pub(crate) struct Shared {
     /// "unavailable". Read and written only while holding `buffer`.
     accepting: AtomicBool,
     stats: Counters,
+    /// The write-ahead log, when the sink stores spans in a dataset.
+    log: OnceLock<Wal>,
 }
 
 /// Why a request was not taken.
@@ -227,6 +247,8 @@ pub(crate) enum Refusal {
     Full,
     /// Shutting down: retry elsewhere or later.
     ShuttingDown,
+    /// The log could not be written (disk full, ...): retry later.
+    LogFailed,
 }
 
 impl Shared {
@@ -238,32 +260,55 @@ impl Shared {
         }
     }
 
-    /// Takes a request's valid spans into the buffer.
-    fn admit(&self, acc: &mut Accepted) -> std::result::Result<(), Refusal> {
+    /// Whether a request logs its body: only when spans are stored and it has spans to keep.
+    fn logs(&self, acc: &Accepted) -> bool {
+        self.log.get().is_some() && !acc.spans.is_empty()
+    }
+
+    /// Takes a request's valid spans: refuses while full or stopping; otherwise logs `body` (the
+    /// request as decoded, encoded as `kind`) and waits for the fsync, then buffers the spans.
+    /// Once logged, the spans are taken whatever happens meanwhile: they are acknowledged, and
+    /// refusing them now would make the client send again what the log already holds.
+    async fn admit(
+        &self,
+        acc: &mut Accepted,
+        kind: Kind,
+        body: impl FnOnce() -> Vec<u8>,
+    ) -> std::result::Result<(), Refusal> {
         let n = acc.spans.len() as u64;
-        let spans = std::mem::take(&mut acc.spans);
-        let result = {
-            let mut buffer = self.buffer.lock().expect("buffer lock");
+        {
+            let buffer = self.buffer.lock().expect("buffer lock");
             // Read under the lock that shutdown takes to drain: see `run_until`.
             if !self.accepting.load(Ordering::SeqCst) {
                 return Err(Refusal::ShuttingDown);
             }
-            buffer.admit(spans, Instant::now())
-        };
-        match result {
-            Ok(()) => {
-                self.stats.requests.fetch_add(1, Ordering::Relaxed);
-                self.stats.spans_accepted.fetch_add(n, Ordering::Relaxed);
-                self.stats
-                    .spans_invalid
-                    .fetch_add(acc.rejected as u64, Ordering::Relaxed);
-                Ok(())
-            }
-            Err(Full) => {
+            if !buffer.has_room() {
                 self.stats.requests_refused.fetch_add(1, Ordering::Relaxed);
-                Err(Refusal::Full)
+                return Err(Refusal::Full);
             }
         }
+        let segment = match self.log.get() {
+            Some(log) if self.logs(acc) => match log.append(kind, body(), n).await {
+                Ok(seg) => Some(seg),
+                Err(e) => {
+                    self.stats.log_failures.fetch_add(1, Ordering::Relaxed);
+                    *self.stats.last_log_error.lock().expect("log error") = Some(e.to_string());
+                    return Err(Refusal::LogFailed);
+                }
+            },
+            _ => None,
+        };
+        let spans = std::mem::take(&mut acc.spans);
+        self.buffer
+            .lock()
+            .expect("buffer lock")
+            .insert(spans, segment, Instant::now());
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        self.stats.spans_accepted.fetch_add(n, Ordering::Relaxed);
+        self.stats
+            .spans_invalid
+            .fetch_add(acc.rejected as u64, Ordering::Relaxed);
+        Ok(())
     }
 }
 
@@ -278,6 +323,8 @@ struct Counters {
     spans_accepted: AtomicU64,
     spans_invalid: AtomicU64,
     requests_refused: AtomicU64,
+    log_failures: AtomicU64,
+    last_log_error: Mutex<Option<String>>,
 }
 
 /// What a collector run did.
@@ -297,6 +344,8 @@ pub struct CollectStats {
     pub traces_written: u64,
     /// Parts (one Parquet file per table) written.
     pub files_written: u64,
+    /// Spans replayed from the log at start (acknowledged by an earlier run that did not finish).
+    pub spans_replayed: u64,
 }
 
 /// A bound collector: its addresses are known; [`Running::run_until`] serves.
@@ -341,6 +390,7 @@ impl Running {
             spans_written: written.spans,
             traces_written: written.traces,
             files_written: written.files,
+            spans_replayed: intake.spans_replayed,
         })
     }
 
@@ -357,6 +407,30 @@ impl Running {
             http,
             shared,
         } = self;
+        // The log first: what an earlier run acknowledged goes back into the buffer before
+        // anything new is received.
+        let mut replayed = 0;
+        if let Some(dataset) = sink.dataset_path() {
+            let (log, r) = Wal::open(dataset)?;
+            replayed = r.spans();
+            if replayed > 0 || r.torn_bytes > 0 {
+                eprintln!(
+                    "tracecheck: replayed {replayed} acknowledged spans from the log of {} \
+                     ({} already stored were skipped, {} bytes of an unacknowledged write dropped)",
+                    dataset.display(),
+                    r.already_stored,
+                    r.torn_bytes
+                );
+            }
+            let mut buffer = shared.buffer.lock().expect("buffer lock");
+            for (seg, spans) in r.segments {
+                buffer.insert(spans, Some(seg), Instant::now());
+            }
+            drop(buffer);
+            let _ = shared.log.set(log);
+        }
+        // Log counts of the spans handed to the sink and not yet stored.
+        let mut handed = LogCounts::new();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = move || {
             let mut rx = stop_rx.clone();
@@ -377,17 +451,24 @@ impl Running {
                 _ = &mut shutdown => break,
                 _ = tokio::time::sleep(TICK) => {}
             }
-            let complete = shared.buffer.lock().expect("buffer lock").take_complete(
-                Instant::now(),
-                config.trace_idle,
-                config.trace_max_age,
-            );
+            let complete = {
+                let mut buffer = shared.buffer.lock().expect("buffer lock");
+                let complete = buffer.take_complete(Instant::now(), config.trace_idle, config.trace_max_age);
+                wal::merge_counts(&mut handed, buffer.take_logged());
+                complete
+            };
             sink.add(complete);
             match sink.tick(false).await {
-                Ok(released) => shared.buffer.lock().expect("buffer lock").release(released),
+                Ok(released) => {
+                    shared.buffer.lock().expect("buffer lock").release(released);
+                    release_log(&shared, &sink, &mut handed);
+                }
                 // The sink keeps what it could not finish and tries again; meanwhile the spans
                 // count as held, so intake slows down instead of memory growing.
                 Err(e) => eprintln!("tracecheck: {e} (will retry)"),
+            }
+            if let Some(e) = shared.stats.last_log_error.lock().expect("log error").take() {
+                eprintln!("tracecheck: {e} (exports are refused as retryable until it can be written)");
             }
         }
         // Stop intake: the listeners close, requests already inside a handler finish (their spans
@@ -407,19 +488,41 @@ impl Running {
         let rest = {
             let mut buffer = shared.buffer.lock().expect("buffer lock");
             shared.accepting.store(false, Ordering::SeqCst);
-            buffer.take_all()
+            let rest = buffer.take_all();
+            wal::merge_counts(&mut handed, buffer.take_logged());
+            rest
         };
         sink.add(rest);
-        if let Err(e) = sink.tick(true).await {
+        let last = sink.tick(true).await;
+        if last.is_ok() {
+            release_log(&shared, &sink, &mut handed);
+        }
+        if let Some(log) = shared.log.get() {
+            log.close();
+        }
+        if let Err(e) = last {
             return Err(Error::Dataset {
                 path: config.output.clone(),
                 message: format!(
-                    "{} acknowledged spans could not be handled at shutdown: {e}",
+                    "{} acknowledged spans could not be handled at shutdown (they stay in the log \
+                     and are stored at the next start): {e}",
                     sink.held()
                 ),
             });
         }
-        Ok((Intake(shared).stats(), sink))
+        let mut stats = Intake(shared).stats();
+        stats.spans_replayed = replayed;
+        Ok((stats, sink))
+    }
+}
+
+/// Once the sink has stored everything handed to it, the log may drop those spans.
+fn release_log(shared: &Shared, sink: &impl TraceSink, handed: &mut LogCounts) {
+    if let Some(log) = shared.log.get() {
+        if sink.unstored() == 0 && !handed.is_empty() {
+            log.release(handed);
+            handed.clear();
+        }
     }
 }
 
@@ -442,6 +545,10 @@ pub struct IntakeStats {
     pub held_spans: u64,
     /// Traces still receiving spans.
     pub open_traces: u64,
+    /// Spans replayed from the log at start.
+    pub spans_replayed: u64,
+    /// Requests refused because the log could not be written.
+    pub log_failures: u64,
 }
 
 impl Intake {
@@ -459,6 +566,8 @@ impl Intake {
             requests_refused: c.requests_refused.load(Ordering::Relaxed),
             held_spans: held,
             open_traces: open,
+            spans_replayed: 0,
+            log_failures: c.log_failures.load(Ordering::Relaxed),
         }
     }
 }
@@ -472,6 +581,16 @@ pub trait TraceSink: Send + 'static {
     fn tick(&mut self, last: bool) -> impl Future<Output = Result<usize>> + Send;
     /// Spans still held.
     fn held(&self) -> usize;
+    /// The dataset the sink stores spans in, if any: the collector then keeps a write-ahead log
+    /// there, so that acknowledged spans survive a crash.
+    fn dataset_path(&self) -> Option<&std::path::Path> {
+        None
+    }
+    /// Spans handed over that are not yet in a manifest-listed part (the log keeps them until
+    /// this is zero).
+    fn unstored(&self) -> usize {
+        self.held()
+    }
 }
 
 /// Writes complete traces to a dataset, rolling files by size and time.
@@ -532,5 +651,9 @@ impl TraceSink for DatasetSink {
 
     fn held(&self) -> usize {
         self.writer.as_ref().map_or(0, DatasetWriter::pending_spans)
+    }
+
+    fn dataset_path(&self) -> Option<&std::path::Path> {
+        self.writer.as_ref().map(DatasetWriter::dataset_path)
     }
 }

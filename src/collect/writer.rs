@@ -2,12 +2,15 @@
 //! waited the roll interval, so a steady stream makes files of about `roll_spans` spans and a
 //! trickle still reaches the disk within the interval.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
 use crate::ingest::{RawTables, Span, SpanSink};
-use crate::store::{assemble, Dataset, Part};
+use crate::store::{assemble, part_span_keys, Dataset, Part};
+
+/// How many recently written traces are remembered for dropping spans sent again.
+const RECENT_TRACES: usize = 500_000;
 
 /// After a failed write, the next attempt waits this long.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -21,14 +24,22 @@ pub struct Written {
     pub traces: u64,
     /// Parts written.
     pub files: u64,
+    /// Spans dropped because an earlier write stored them already (a client sent them again).
+    pub duplicates: u64,
 }
 
 pub(crate) struct DatasetWriter {
     dataset: Dataset,
     roll_spans: usize,
     pending: Vec<Span>,
-    /// Assembled parts whose write failed, oldest first.
-    unwritten: VecDeque<Part>,
+    /// Assembled parts whose write failed, oldest first, with the write they belong to.
+    unwritten: VecDeque<(u64, Part)>,
+    /// Traces written lately → the write (a number) whose parts hold them: a span that arrives
+    /// again (a client retrying after its answer was lost) is looked up there and dropped.
+    recent: HashMap<u128, u64>,
+    /// Per write, oldest first: its number, the parts written, its traces (for forgetting them).
+    writes: VecDeque<(u64, Vec<String>, Vec<u128>)>,
+    next_write: u64,
     /// When the oldest pending span was handed over.
     since: Option<Instant>,
     retry_at: Option<Instant>,
@@ -42,10 +53,18 @@ impl DatasetWriter {
             roll_spans,
             pending: Vec::new(),
             unwritten: VecDeque::new(),
+            recent: HashMap::new(),
+            writes: VecDeque::new(),
+            next_write: 0,
             since: None,
             retry_at: None,
             stats: Written::default(),
         }
+    }
+
+    /// The dataset written to.
+    pub fn dataset_path(&self) -> &std::path::Path {
+        self.dataset.path()
     }
 
     /// Takes the spans of complete traces.
@@ -59,7 +78,7 @@ impl DatasetWriter {
 
     /// Spans not yet on disk.
     pub fn pending_spans(&self) -> usize {
-        self.pending.len() + self.unwritten.iter().map(|p| p.spans.num_rows()).sum::<usize>()
+        self.pending.len() + self.unwritten.iter().map(|(_, p)| p.spans.num_rows()).sum::<usize>()
     }
 
     /// Whether a write is due: enough spans, or the oldest waited `interval`.
@@ -78,7 +97,17 @@ impl DatasetWriter {
     pub fn write(&mut self) -> Result<usize> {
         let mut released = 0;
         if !self.pending.is_empty() {
+            released += self.drop_stored()?;
+        }
+        if !self.pending.is_empty() {
             let n = self.pending.len();
+            let traces: Vec<u128> = self
+                .pending
+                .iter()
+                .map(|s| s.trace_id)
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
             let mut raw = RawTables::new(false);
             for span in self.pending.drain(..) {
                 raw.push(span)?;
@@ -87,14 +116,23 @@ impl DatasetWriter {
             let (parts, stats) = assemble(raw, self.roll_spans)?;
             released += n - stats.spans;
             self.stats.traces += stats.traces as u64;
-            self.unwritten.extend(parts);
+            let write = self.next_write;
+            self.next_write += 1;
+            self.remember(write, traces);
+            self.unwritten.extend(parts.into_iter().map(|p| (write, p)));
         }
-        while let Some(part) = self.unwritten.front() {
-            if let Err(e) = self.dataset.write_part(part) {
-                self.retry_at = Some(Instant::now() + RETRY_AFTER);
-                return Err(e);
+        while let Some((write, part)) = self.unwritten.front() {
+            let name = match self.dataset.write_listed(part) {
+                Ok((name, _)) => name,
+                Err(e) => {
+                    self.retry_at = Some(Instant::now() + RETRY_AFTER);
+                    return Err(e);
+                }
+            };
+            let (write, rows) = (*write, part.spans.num_rows());
+            if let Some(w) = self.writes.iter_mut().find(|w| w.0 == write) {
+                w.1.push(name);
             }
-            let rows = part.spans.num_rows();
             self.unwritten.pop_front();
             released += rows;
             self.stats.spans += rows as u64;
@@ -102,5 +140,49 @@ impl DatasetWriter {
         }
         self.retry_at = None;
         Ok(released)
+    }
+
+    /// Drops pending spans that a recent write stored already; returns how many.
+    fn drop_stored(&mut self) -> Result<usize> {
+        let hits: HashSet<u128> = self
+            .pending
+            .iter()
+            .map(|s| s.trace_id)
+            .filter(|t| self.recent.contains_key(t))
+            .collect();
+        if hits.is_empty() {
+            return Ok(0);
+        }
+        let writes: HashSet<u64> = hits.iter().map(|t| self.recent[t]).collect();
+        let parts: Vec<&str> = self
+            .writes
+            .iter()
+            .filter(|w| writes.contains(&w.0))
+            .flat_map(|w| w.1.iter().map(String::as_str))
+            .collect();
+        let mut stored = HashSet::new();
+        part_span_keys(self.dataset.path(), &parts, &hits, &mut stored)?;
+        let before = self.pending.len();
+        self.pending
+            .retain(|s| !stored.contains(&(s.trace_id, s.span_id, s.start_ns)));
+        let dropped = before - self.pending.len();
+        self.stats.duplicates += dropped as u64;
+        Ok(dropped)
+    }
+
+    /// Remembers the traces of write `write`, forgetting the oldest writes past [`RECENT_TRACES`].
+    fn remember(&mut self, write: u64, traces: Vec<u128>) {
+        for t in &traces {
+            self.recent.insert(*t, write);
+        }
+        self.writes.push_back((write, Vec::new(), traces));
+        while self.recent.len() > RECENT_TRACES && self.writes.len() > 1 {
+            let (old, _, traces) = self.writes.pop_front().expect("more than one");
+            for t in traces {
+                if self.recent.get(&t) == Some(&old) {
+                    self.recent.remove(&t);
+                }
+            }
+        }
     }
 }

@@ -72,6 +72,11 @@ pub(crate) struct Parser<'a> {
 /// from overflowing the stack anywhere; no real model comes near it.
 pub(crate) const MAX_NESTING: usize = 64;
 
+/// How many `expect` clauses one model may have. Each becomes a join in the compiled query, and
+/// DataFusion's planning time grows faster than linearly in them (2,170 expects took minutes to
+/// plan); no real model comes near this.
+pub(crate) const MAX_EXPECTS: usize = 512;
+
 /// Comparison operators as listed in errors.
 pub(crate) const CMP_OPS: [&str; 8] = ["`=`", "`!=`", "`<`", "`<=`", "`>`", "`>=`", "`=~`", "`contains`"];
 
@@ -274,7 +279,16 @@ impl Parser<'_> {
                     }
                     model.when = Some(self.when_clause(comments)?);
                 }
-                Tok::Keyword(Keyword::Expect) => model.expects.push(self.expect_clause(comments)?),
+                Tok::Keyword(Keyword::Expect) => {
+                    if model.expects.len() >= MAX_EXPECTS {
+                        return Err(ModelError::new(
+                            self.here(),
+                            format!("a model has at most {MAX_EXPECTS} `expect` clauses"),
+                        )
+                        .with_hint("split it into several models with the same `when`"));
+                    }
+                    model.expects.push(self.expect_clause(comments)?)
+                }
                 Tok::RBrace => {
                     model.trailing_comments = comments;
                     self.advance();

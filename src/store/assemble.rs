@@ -180,6 +180,9 @@ fn span_i64(raw: &RawTables, col: usize, i: usize) -> Option<i64> {
     arr.is_valid(i % c).then(|| arr.value(i % c))
 }
 
+/// What makes two spans with one id exact duplicates: parent, kind, start, end, name.
+type SameSpan<'a> = (Option<u64>, SpanKind, Option<i64>, Option<i64>, &'a str);
+
 fn dedupe_trace(raw: &RawTables, members: &[u32], st: &mut Structure, stats: &mut AssembleStats) {
     if members.len() < 2 {
         return;
@@ -196,44 +199,49 @@ fn dedupe_trace(raw: &RawTables, members: &[u32], st: &mut Structure, stats: &mu
     dup_ids.sort_unstable();
     for id in dup_ids {
         let group = &by_id[&id];
-        // Exact duplicates of an earlier member: dropped.
+        // Exact duplicates of an earlier member: dropped. Hashed, not compared pairwise: N spans
+        // sharing one id (a broken tracer) used to take N² comparisons.
+        let mut seen: HashSet<SameSpan> = HashSet::new();
         let mut distinct: Vec<usize> = Vec::new();
         for &m in group {
-            let same = distinct.iter().any(|&d| {
-                raw.parents[d] == raw.parents[m]
-                    && raw.kinds[d] == raw.kinds[m]
-                    && raw.starts[d] == raw.starts[m]
-                    && span_i64(raw, 4, d) == span_i64(raw, 4, m)
-                    && span_str(raw, 0, d) == span_str(raw, 0, m)
-            });
-            if same {
+            let key = (
+                raw.parents[m],
+                raw.kinds[m],
+                raw.starts[m],
+                span_i64(raw, 4, m),
+                span_str(raw, 0, m),
+            );
+            if seen.insert(key) {
+                distinct.push(m);
+            } else {
                 st.dropped[m] = true;
                 stats.duplicates_dropped += 1;
-            } else {
-                distinct.push(m);
             }
         }
         if distinct.len() < 2 {
             continue;
         }
+        // New ids are searched upwards from `id`, continuing where the previous search stopped.
+        let mut cursor = id;
         let client = distinct.iter().copied().find(|&m| raw.kinds[m] == SpanKind::Client);
         let server = distinct.iter().copied().find(|&m| raw.kinds[m] == SpanKind::Server);
         let mut keep = distinct[0];
         if let (Some(c), Some(s)) = (client, server) {
             keep = c;
-            let fresh = fresh_id(id, &mut used);
+            let fresh = fresh_id(&mut cursor, &mut used);
             st.ids[s] = fresh;
             st.parents[s] = Some(id);
             stats.ids_renamed += 1;
             // Spans below the shared id that run in the server's service belong to the server half.
             let service = &raw.services[s];
+            let distinct_set: HashSet<usize> = distinct.iter().copied().collect();
             for &m in members {
                 let m = m as usize;
                 if m != s
                     && m != c
                     && raw.parents[m] == Some(id)
                     && &raw.services[m] == service
-                    && !distinct.contains(&m)
+                    && !distinct_set.contains(&m)
                 {
                     st.parents[m] = Some(fresh);
                 }
@@ -241,19 +249,19 @@ fn dedupe_trace(raw: &RawTables, members: &[u32], st: &mut Structure, stats: &mu
         }
         for &m in &distinct {
             if m != keep && st.ids[m] == id {
-                st.ids[m] = fresh_id(id, &mut used);
+                st.ids[m] = fresh_id(&mut cursor, &mut used);
                 stats.ids_renamed += 1;
             }
         }
     }
 }
 
-fn fresh_id(id: u64, used: &mut HashSet<u64>) -> u64 {
-    let mut candidate = id;
+/// The next id above `cursor` that no span of the trace uses (and not 0); moves `cursor` there.
+fn fresh_id(cursor: &mut u64, used: &mut HashSet<u64>) -> u64 {
     loop {
-        candidate = candidate.wrapping_add(1);
-        if candidate != 0 && used.insert(candidate) {
-            return candidate;
+        *cursor = cursor.wrapping_add(1);
+        if *cursor != 0 && used.insert(*cursor) {
+            return *cursor;
         }
     }
 }

@@ -17,7 +17,8 @@ use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties}
 
 use super::assemble::Part;
 use super::layout::{cluster, is_clustered_table, sorting_columns, PAGE_ROWS};
-use super::manifest::{write_atomic, Manifest};
+use super::leftovers::{lock_and_clean, Cleaned};
+use super::manifest::{sync_dir, write_atomic, Manifest};
 use crate::error::{Error, Result};
 use crate::schema::{READABLE_VERSIONS, SCHEMA_VERSION, TABLES};
 
@@ -92,6 +93,9 @@ pub struct Dataset {
     options: WriteOptions,
     batch_id: String,
     next_part: usize,
+    /// Held shared while open: leftovers are removed only with no other writer (leftovers.rs).
+    _writing: File,
+    cleaned: Cleaned,
 }
 
 impl Dataset {
@@ -132,6 +136,7 @@ impl Dataset {
             // A new dataset, or one written before manifests: list what is there.
             Manifest::update(path, |_| Ok(()))?;
         }
+        let (writing, cleaned) = lock_and_clean(path)?;
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -141,7 +146,14 @@ impl Dataset {
             options: WriteOptions::default(),
             batch_id: format!("{nanos:x}-{}", std::process::id()),
             next_part: 0,
+            _writing: writing,
+            cleaned,
         })
+    }
+
+    /// What opening removed: files a crashed writer left (temporary, or parts never listed).
+    pub fn cleaned(&self) -> Cleaned {
+        self.cleaned
     }
 
     /// Checks that `path` is a dataset of a schema version this tracecheck reads; returns it.
@@ -189,12 +201,17 @@ impl Dataset {
     /// Writes one part (whole traces) as one file per table and adds it to the manifest; returns
     /// the bytes written.
     pub fn write_part(&mut self, part: &Part) -> Result<u64> {
+        Ok(self.write_listed(part)?.1)
+    }
+
+    /// [`Dataset::write_part`], returning the part's name too.
+    pub(crate) fn write_listed(&mut self, part: &Part) -> Result<(String, u64)> {
         let (name, bytes) = self.write_files(part)?;
         Manifest::update(&self.path, |m| {
-            m.parts.push(name);
+            m.parts.push(name.clone());
             Ok(())
         })?;
-        Ok(bytes)
+        Ok((name, bytes))
     }
 
     /// Writes a part's files without listing it in the manifest (readers do not see it yet);
@@ -242,6 +259,11 @@ impl Dataset {
         for (tmp, final_path, size) in renames {
             fs::rename(&tmp, &final_path).map_err(|e| Error::io(&final_path, e))?;
             bytes += size;
+        }
+        // The renames themselves must reach the disk before the manifest names the part.
+        for table in TABLES {
+            let dir = self.path.join(table);
+            sync_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         }
         Ok((name, bytes))
     }

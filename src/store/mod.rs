@@ -9,13 +9,16 @@
 //! DATASET/tags/part-*.parquet      same part names, same traces, rows clustered by key
 //! DATASET/refs/part-*.parquet
 //! DATASET/logs/part-*.parquet
+//! DATASET/wal/NNNN.wal             the collector's write-ahead log (`collect::wal`); readers ignore it
 //! ```
 
 mod assemble;
 mod compact;
 mod dataset;
 mod layout;
+mod leftovers;
 mod manifest;
+mod stored;
 mod stream;
 mod upgrade;
 
@@ -23,6 +26,10 @@ pub use assemble::{assemble, AssembleStats, Part};
 pub use compact::{compact, CompactStats};
 pub use dataset::{is_dataset, Dataset, WriteOptions};
 pub use layout::{cluster, is_clustered, sorting_columns, PAGE_ROWS};
+pub use leftovers::Cleaned;
+pub(crate) use manifest::sync_dir;
 pub use manifest::{Manifest, MANIFEST_FILE, RETIRE_GRACE};
+pub(crate) use stored::part_span_keys;
+pub use stored::{stored_span_keys, SpanKey};
 pub use stream::{PartStream, StreamStats};
 pub use upgrade::{upgrade, UpgradeStats};

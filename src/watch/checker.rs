@@ -312,4 +312,12 @@ impl TraceSink for CheckSink {
     fn held(&self) -> usize {
         self.pending_spans + self.dataset.as_ref().map_or(0, |d| d.held()) + self.windows.held_spans()
     }
+
+    fn dataset_path(&self) -> Option<&std::path::Path> {
+        self.dataset.as_ref().and_then(|d| d.dataset_path())
+    }
+
+    fn unstored(&self) -> usize {
+        self.dataset.as_ref().map_or(0, |d| d.held())
+    }
 }

@@ -15,6 +15,9 @@ fn sql_on_raw_files_and_on_the_ingested_dataset_agree() {
     tracecheck_ok(&["ingest", zipkin, "-o", "ds"], dir.path());
     let stored = tracecheck_ok(&["sql", BY_SERVICE, "--data", "ds", "--format", "csv"], dir.path());
     assert_eq!(raw, stored);
+    // The query after `--data` (which takes several values) is still the query.
+    let after = tracecheck_ok(&["sql", "--format", "csv", "--data", "ds", BY_SERVICE], dir.path());
+    assert_eq!(after, stored);
     // 16 + 8 + ... services over the seven Zipkin files; spot-check one count from the raw JSON.
     assert!(raw.starts_with("service,n\n"), "{raw}");
     let total: i64 = raw

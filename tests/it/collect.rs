@@ -45,6 +45,12 @@ impl CollectorProc {
         CollectorProc { child, grpc, http }
     }
 
+    /// kill -9: no chance to write anything out.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         sigterm(&self.child);
@@ -277,6 +283,122 @@ fn sigterm_mid_stream_keeps_every_acknowledged_span() {
     );
 }
 
+/// A request sent again after its traces were written (an exporter retrying when the answer was
+/// lost) is not stored twice; a late span of one of those traces still is.
+#[test]
+fn spans_sent_again_after_their_trace_was_written_are_stored_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ds");
+    let c = CollectorProc::start(&dir, &["--trace-idle", "100ms", "--roll-interval", "100ms"]);
+    let url = format!("{}/v1/traces", c.http);
+    let body = request(0, 2, 3).encode_to_vec();
+    let mut late = request(0, 1, 4);
+    late.resource_spans[0].scope_spans[0].spans.drain(..3);
+    rt().block_on(async {
+        assert_eq!(
+            post(&url, "application/x-protobuf", body.clone(), &[]).await.status(),
+            200
+        );
+    });
+    // Wait (polling, up to a minute) until the first copy is in a listed part.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(&dir, "SELECT count(*) FROM spans") < 6 {
+        assert!(Instant::now() < deadline, "the first request was never written");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    rt().block_on(async {
+        assert_eq!(post(&url, "application/x-protobuf", body, &[]).await.status(), 200);
+        assert_eq!(
+            post(&url, "application/x-protobuf", late.encode_to_vec(), &[])
+                .await
+                .status(),
+            200
+        );
+    });
+    c.stop();
+    assert_eq!(count(&dir, "SELECT count(*) FROM spans"), 7);
+    assert_eq!(count(&dir, "SELECT count(DISTINCT span_id) FROM spans"), 7);
+}
+
+/// Sends `body` as the Export call's message, as is (no protobuf encoding).
+async fn grpc_raw(url: &str, body: Vec<u8>) -> Result<tonic::Response<Vec<u8>>, tonic::Status> {
+    use prost::bytes::{Buf, BufMut};
+    use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+    struct Raw;
+    impl Codec for Raw {
+        type Encode = Vec<u8>;
+        type Decode = Vec<u8>;
+        type Encoder = Raw;
+        type Decoder = Raw;
+        fn encoder(&mut self) -> Raw {
+            Raw
+        }
+        fn decoder(&mut self) -> Raw {
+            Raw
+        }
+    }
+    impl Encoder for Raw {
+        type Item = Vec<u8>;
+        type Error = tonic::Status;
+        fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+            dst.put_slice(&item);
+            Ok(())
+        }
+    }
+    impl Decoder for Raw {
+        type Item = Vec<u8>;
+        type Error = tonic::Status;
+        fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+            let bytes = src.chunk().to_vec();
+            src.advance(bytes.len());
+            Ok(Some(bytes))
+        }
+    }
+    let channel = tonic::transport::Channel::from_shared(url.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    );
+    grpc.unary(tonic::Request::new(body), path, Raw).await
+}
+
+/// OTLP/HTTP against slow or oversized clients: a declared body over the limit is refused before
+/// it is sent (no `100 Continue`), and a client that never finishes its headers is disconnected.
+#[test]
+fn oversized_and_slow_http_clients_are_cut_off() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let c = CollectorProc::start(&tmp.path().join("ds"), &["--max-message-bytes", "100000"]);
+    let addr = c.http.strip_prefix("http://").unwrap().to_string();
+    let mut huge = std::net::TcpStream::connect(&addr).unwrap();
+    huge.write_all(
+        b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
+          Content-Length: 1000000000\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = [0u8; 12];
+    huge.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 413", "{}", String::from_utf8_lossy(&answer));
+    // Half a request line, then nothing: the collector closes the connection (EOF), not holds it.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"POST /v1/tra").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut rest = Vec::new();
+    let read = slow.read_to_end(&mut rest);
+    let timed_out =
+        |e: &std::io::Error| matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+    assert!(
+        !read.as_ref().is_err_and(timed_out),
+        "the connection was still open after 60 s: {read:?}"
+    );
+    c.stop();
+}
+
 #[test]
 fn bad_input_gets_clear_otlp_errors_and_the_collector_keeps_serving() {
     let tmp = tempfile::tempdir().unwrap();
@@ -360,8 +482,12 @@ fn bad_input_gets_clear_otlp_errors_and_the_collector_keeps_serving() {
         assert!(partial.error_message.contains("trace id"), "{}", partial.error_message);
         // gRPC: a request over the size limit is refused; the server keeps serving.
         let mut client = TraceServiceClient::connect(c.grpc.clone()).await.unwrap();
+        // OTLP asks for INVALID_ARGUMENT (not retryable) where tonic says OUT_OF_RANGE / INTERNAL.
         let err = client.export(request(100, 100, 30)).await.unwrap_err();
-        assert_ne!(err.code(), tonic::Code::Ok);
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
+        let err = grpc_raw(&c.grpc, b"\x08\x05".to_vec()).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
+        assert!(err.message().contains("decode"), "{err}");
         client.export(request(200, 1, 1)).await.unwrap();
         let r = post(&url, "application/x-protobuf", request(300, 1, 1).encode_to_vec(), &[]).await;
         assert_eq!(r.status(), 200);

@@ -82,6 +82,20 @@ fn many_lets() {
     }
 }
 
+/// 2,170 expects (10x the count that overflowed the stack) is a clear error at the 513th, not
+/// minutes of planning.
+#[test]
+fn too_many_expects_is_a_clear_error() {
+    let expects: String = (0..2170)
+        .map(|i| format!("    expect no span(name = \"nope{i}\")\n"))
+        .collect();
+    let model = format!("model \"expects\" {{\n    when span(name = \"withdrawal\")\n{expects}}}\n");
+    let (code, _, stderr) = check(&model);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("at most 512 `expect` clauses"), "{stderr}");
+    assert!(stderr.contains("big.model:515:"), "position: {stderr}");
+}
+
 /// Nesting past 64 levels is refused where it starts, with line and column, at 10x the sizes that
 /// used to overflow the stack.
 #[test]
