@@ -7,11 +7,12 @@
 #
 #   benches/collect.sh                       # 10 s per protocol, 4 connections, 50 traces per request
 #   SECONDS_PER_RUN=5 CONNECTIONS=2 benches/collect.sh
+#   TRACECHECK_BIN=/path/to/older/tracecheck benches/collect.sh   # the same load on another build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q --bin tracecheck --example otlp_load
 target="${CARGO_TARGET_DIR:-target}/release"
-bin="$target/tracecheck"
+bin="${TRACECHECK_BIN:-$target/tracecheck}"
 load="$target/examples/otlp_load"
 work=${BENCH_DIR:-bench-data}
 secs=${SECONDS_PER_RUN:-10}
