@@ -8,6 +8,7 @@
 #   benches/collect.sh                       # 10 s per protocol, 4 connections, 50 traces per request
 #   SECONDS_PER_RUN=5 CONNECTIONS=2 benches/collect.sh
 #   TRACECHECK_BIN=/path/to/older/tracecheck benches/collect.sh   # the same load on another build
+#   COLLECT_ARGS="--max-buffer-memory 128MB" benches/collect.sh      # extra collector flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q --bin tracecheck --example otlp_load
@@ -23,7 +24,7 @@ for proto in grpc http; do
   ds="$work/collect-$proto"
   rm -rf "$ds"
   /usr/bin/time -f "%e %U %S %M" -o "$work/collect-time.txt" \
-    "$bin" collect -o "$ds" --grpc 127.0.0.1:0 --http 127.0.0.1:0 --trace-idle 1s > "$work/collect-addr.txt" 2> "$work/collect-err.txt" &
+    "$bin" collect -o "$ds" --grpc 127.0.0.1:0 --http 127.0.0.1:0 --trace-idle 1s ${COLLECT_ARGS:-} > "$work/collect-addr.txt" 2> "$work/collect-err.txt" &
   pid=$!
   while [ "$(wc -l < "$work/collect-addr.txt")" -lt 2 ]; do sleep 0.05; done
   addr=$(grep "otlp/$proto" "$work/collect-addr.txt" | awk '{print $4}')
