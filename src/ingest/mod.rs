@@ -177,6 +177,18 @@ fn decode_documents<R: BufRead>(name: &str, reader: R, sink: &mut dyn SpanSink) 
         let mut doc = BufReader::with_capacity(1 << 16, docs.document());
         // A document's structure is told from its first 64 KiB (or all of it, when shorter).
         let head = doc.fill_buf().map_err(|e| Error::io(name, e))?;
+        // After a first JSON document only more JSON documents may follow (`[]1` is not a trace
+        // file): detection alone would take a stray byte for protobuf.
+        if !matches!(head.first(), Some(b'{' | b'[')) {
+            let found = head
+                .first()
+                .map_or("the end".to_string(), |b| format!("{:?}", char::from(*b)));
+            return Err(placed(Error::decode(
+                name,
+                format!("byte {offset}"),
+                format!("expected another JSON document (`{{` or `[`) or the end of the input, found {found}"),
+            )));
+        }
         let format = detect_format(head).map_err(|msg| placed(Error::decode(name, format!("byte {offset}"), msg)))?;
         let mut sink = documents::Placed {
             inner: &mut *sink,
@@ -197,7 +209,10 @@ fn decode_json<R: BufRead>(name: &str, format: Format, doc: R, sink: &mut dyn Sp
         Format::JaegerJson => jaeger::decode(name, doc, sink),
         Format::JaegerProtoJson => jaeger::decode_proto_json(name, doc, sink),
         Format::ZipkinJson => zipkin::decode(name, doc, sink),
-        Format::OtlpProto | Format::OtlpProtoDelimited => unreachable!("detected from JSON"),
+        // `read_documents` hands over only documents that start with `{` or `[`.
+        Format::OtlpProto | Format::OtlpProtoDelimited => {
+            Err(Error::Bug("a JSON document detected as protobuf".into()))
+        }
     }
 }
 

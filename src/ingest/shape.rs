@@ -236,8 +236,14 @@ impl Skimmer<'_> {
                 }
             }
             _ => {
+                let start = self.i;
                 while self.b.get(self.i).is_some_and(|b| !b",}] \t\r\n".contains(b)) {
                     self.i += 1;
+                }
+                // Nothing consumed: a stray `}` where a value should be (`[0}`) is not JSON, and
+                // the caller's loop would otherwise stand still on it forever.
+                if self.i == start {
+                    return None;
                 }
                 // A scalar that runs to the end of the head may be cut short.
                 (self.i < self.b.len()).then_some(())

@@ -78,3 +78,28 @@ fn a_huge_single_line_of_whitespace_streams_in_bounded_memory() {
         "peak {max_rss_kib} KiB for 300 MB of whitespace: {text}"
     );
 }
+
+/// Every input fuzzing ever crashed or hung is kept in `fuzz/regressions/` (a panic on a scalar
+/// after a JSON document, `[]1`; an endless loop in shape detection on `[0}`): each is now a clear
+/// error that names the file, exit 2.
+#[test]
+fn inputs_fuzzing_found_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let found = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&found).unwrap() {
+        let path = entry.unwrap().path();
+        let input = dir.path().join("input.json");
+        std::fs::copy(&path, &input).unwrap();
+        let out = super::common::tracecheck(&["ingest", "input.json", "-o", "ds", "-q"], dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", path.display());
+        assert!(
+            stderr.contains("input.json") && !stderr.contains("panicked"),
+            "{}: {stderr}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen >= 3, "the reproducers are missing from {}", found.display());
+}
