@@ -34,13 +34,15 @@ mod grpc;
 mod http;
 mod intake;
 mod memory;
+mod sink;
+mod stats;
 pub mod wal;
 mod writer;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -49,10 +51,12 @@ use tokio::net::TcpListener;
 pub use buffer::{Full, TraceBuffer};
 pub use intake::{gunzip, Accepted, BodyError};
 pub use memory::span_bytes;
+pub use sink::{DatasetSink, TraceSink};
+use stats::Counters;
+pub use stats::{CollectStats, Intake, IntakeStats};
 pub use writer::Written;
 
 use crate::error::{Error, Result};
-use crate::ingest::Span;
 use crate::store::Dataset;
 use wal::{Kind, LogCounts, Wal};
 use writer::DatasetWriter;
@@ -317,37 +321,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-#[derive(Default)]
-struct Counters {
-    requests: AtomicU64,
-    spans_accepted: AtomicU64,
-    spans_invalid: AtomicU64,
-    requests_refused: AtomicU64,
-    log_failures: AtomicU64,
-    last_log_error: Mutex<Option<String>>,
-}
-
-/// What a collector run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CollectStats {
-    /// Export requests whose spans were taken.
-    pub requests: u64,
-    /// Spans acknowledged (taken into the buffer).
-    pub spans_accepted: u64,
-    /// Spans rejected as invalid (reported as OTLP partial success).
-    pub spans_invalid: u64,
-    /// Requests refused because the buffer was full.
-    pub requests_refused: u64,
-    /// Spans written to the dataset.
-    pub spans_written: u64,
-    /// Traces written (a trace written in two pieces counts twice).
-    pub traces_written: u64,
-    /// Parts (one Parquet file per table) written.
-    pub files_written: u64,
-    /// Spans replayed from the log at start (acknowledged by an earlier run that did not finish).
-    pub spans_replayed: u64,
-}
-
 /// A bound collector: its addresses are known; [`Running::run_until`] serves.
 pub struct Running {
     config: Collector,
@@ -523,137 +496,5 @@ fn release_log(shared: &Shared, sink: &impl TraceSink, handed: &mut LogCounts) {
             log.release(handed);
             handed.clear();
         }
-    }
-}
-
-/// Counters of the receivers, readable while the collector runs.
-#[derive(Clone)]
-pub struct Intake(Arc<Shared>);
-
-/// A snapshot of the intake counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IntakeStats {
-    /// Export requests whose spans were taken.
-    pub requests: u64,
-    /// Spans acknowledged.
-    pub spans_accepted: u64,
-    /// Spans rejected as invalid (partial success).
-    pub spans_invalid: u64,
-    /// Requests refused (buffer full).
-    pub requests_refused: u64,
-    /// Spans held (buffered, or handed on and not yet finished with).
-    pub held_spans: u64,
-    /// Traces still receiving spans.
-    pub open_traces: u64,
-    /// Spans replayed from the log at start.
-    pub spans_replayed: u64,
-    /// Requests refused because the log could not be written.
-    pub log_failures: u64,
-}
-
-impl Intake {
-    /// The counters now.
-    pub fn stats(&self) -> IntakeStats {
-        let c = &self.0.stats;
-        let (held, open) = {
-            let b = self.0.buffer.lock().expect("buffer lock");
-            (b.held_spans() as u64, b.open_traces() as u64)
-        };
-        IntakeStats {
-            requests: c.requests.load(Ordering::Relaxed),
-            spans_accepted: c.spans_accepted.load(Ordering::Relaxed),
-            spans_invalid: c.spans_invalid.load(Ordering::Relaxed),
-            requests_refused: c.requests_refused.load(Ordering::Relaxed),
-            held_spans: held,
-            open_traces: open,
-            spans_replayed: 0,
-            log_failures: c.log_failures.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// Where complete traces go: the dataset writer (`collect`), the live checker (`watch`).
-pub trait TraceSink: Send + 'static {
-    /// Takes the spans of traces that just completed (whole, as far as the collector knows).
-    fn add(&mut self, spans: Vec<Span>);
-    /// Does the sink's work (called every tick, and once with `last` at shutdown, after the
-    /// remaining spans were added); returns how many spans it no longer holds.
-    fn tick(&mut self, last: bool) -> impl Future<Output = Result<usize>> + Send;
-    /// Spans still held.
-    fn held(&self) -> usize;
-    /// The dataset the sink stores spans in, if any: the collector then keeps a write-ahead log
-    /// there, so that acknowledged spans survive a crash.
-    fn dataset_path(&self) -> Option<&std::path::Path> {
-        None
-    }
-    /// Spans handed over that are not yet in a manifest-listed part (the log keeps them until
-    /// this is zero).
-    fn unstored(&self) -> usize {
-        self.held()
-    }
-}
-
-/// Writes complete traces to a dataset, rolling files by size and time.
-pub struct DatasetSink {
-    writer: Option<DatasetWriter>,
-    roll_interval: Duration,
-}
-
-impl DatasetSink {
-    pub(crate) fn new(writer: DatasetWriter, roll_interval: Duration) -> DatasetSink {
-        DatasetSink {
-            writer: Some(writer),
-            roll_interval,
-        }
-    }
-
-    /// Opens (or creates) the dataset at `path`.
-    pub fn open(path: &std::path::Path, roll_spans: usize, roll_interval: Duration) -> Result<DatasetSink> {
-        let dataset = Dataset::create_or_open(path)?;
-        Ok(DatasetSink::new(
-            DatasetWriter::new(dataset, roll_spans.max(1)),
-            roll_interval,
-        ))
-    }
-
-    /// Totals written so far.
-    pub fn written(&self) -> Written {
-        self.writer.as_ref().map(|w| w.stats).unwrap_or_default()
-    }
-}
-
-impl TraceSink for DatasetSink {
-    fn add(&mut self, spans: Vec<Span>) {
-        if let Some(w) = &mut self.writer {
-            w.add(spans);
-        }
-    }
-
-    async fn tick(&mut self, last: bool) -> Result<usize> {
-        let due = self
-            .writer
-            .as_ref()
-            .is_some_and(|w| last || w.due(self.roll_interval, Instant::now()));
-        if !due {
-            return Ok(0);
-        }
-        // Parquet encoding is CPU work: off the async workers.
-        let mut writer = self.writer.take().expect("writer present");
-        let (writer, result) = tokio::task::spawn_blocking(move || {
-            let r = writer.write();
-            (writer, r)
-        })
-        .await
-        .map_err(|e| Error::Bug(format!("writer thread failed: {e}")))?;
-        self.writer = Some(writer);
-        result
-    }
-
-    fn held(&self) -> usize {
-        self.writer.as_ref().map_or(0, DatasetWriter::pending_spans)
-    }
-
-    fn dataset_path(&self) -> Option<&std::path::Path> {
-        self.writer.as_ref().map(DatasetWriter::dataset_path)
     }
 }
