@@ -4,6 +4,10 @@
 //! the plan and a DataFrame; nothing is collected), over empty tables with the dataset schema. The
 //! staged queries see empty tag tables and an empty `a` with the schemas their queries produce, as
 //! `check` registers them. Non-UTF-8 inputs return early.
+//!
+//! Planning errors are not failures by default (DataFusion may refuse what the compiler accepted,
+//! e.g. a literal it cannot coerce); with `FUZZ_STRICT_PLAN=1` a compiled query that does not plan
+//! panics, to find models that compile into SQL the engine refuses.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -66,7 +70,13 @@ fuzz_target!(|data: &[u8]| {
 });
 
 async fn plan(ctx: &SessionContext, query: &Query) -> Option<DataFrame> {
-    run_query(ctx, query).await.ok()
+    static STRICT: OnceLock<bool> = OnceLock::new();
+    let strict = *STRICT.get_or_init(|| std::env::var_os("FUZZ_STRICT_PLAN").is_some_and(|v| v != "0"));
+    match run_query(ctx, query).await {
+        Ok(df) => Some(df),
+        Err(e) if strict => panic!("a compiled query does not plan: {e}\n{query}"),
+        Err(_) => None,
+    }
 }
 
 /// Registers an empty memory table with the schema of `df` (what `check` fills with its rows).
