@@ -17,7 +17,7 @@ pub struct Args {
     #[command(flatten)]
     receiver: ReceiverArgs,
     /// Spans per Parquet file: complete traces are written once this many wait.
-    #[arg(long, default_value_t = 250_000)]
+    #[arg(long, default_value_t = tracecheck::collect::DEFAULT_ROLL_SPANS)]
     roll_spans: usize,
     /// The longest a complete trace waits before it is written.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]

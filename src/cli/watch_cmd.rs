@@ -78,7 +78,11 @@ pub async fn run(a: Args) -> Result<u8> {
         files.push((name, blocks));
     }
     let dataset = match &a.output {
-        Some(p) => Some(DatasetSink::open(p, 250_000, Duration::from_secs(2))?),
+        Some(p) => Some(DatasetSink::open(
+            p,
+            tracecheck::collect::DEFAULT_ROLL_SPANS,
+            Duration::from_secs(2),
+        )?),
         None => None,
     };
     let out: Box<dyn Write + Send> = match &a.events {

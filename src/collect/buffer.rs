@@ -5,13 +5,15 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::memory::span_bytes;
+use super::packed::{pack, unpack, AttrSets};
 use super::wal::LogCounts;
 use crate::ingest::Span;
 
 /// One trace still receiving spans.
 struct Pending {
-    spans: Vec<Span>,
+    /// Its spans, packed ([`super::packed`]): one allocation per trace instead of dozens per span.
+    packed: Vec<u8>,
+    count: usize,
     first: Instant,
     last: Instant,
     /// (log segment, spans of this trace in it): what the log may drop once the trace is stored.
@@ -41,8 +43,12 @@ pub struct TraceBuffer {
     /// Spans in `traces` plus spans taken out but not yet released (being written).
     held: usize,
     limit: usize,
-    /// Estimated bytes of the held spans ([`span_bytes`]), and the limit on them.
+    /// Bytes of the held spans as packed (with the shared attribute sets), and the limit on them.
+    /// Spans taken out and not yet released keep their packed size counted.
     held_bytes: usize,
+    sets: AttrSets,
+    /// One span packed, before it is appended to its trace's buffer.
+    scratch: Vec<u8>,
     max_bytes: usize,
     last_age_scan: Option<Instant>,
     /// Log counts of the spans taken out since the last [`TraceBuffer::take_logged`].
@@ -65,13 +71,15 @@ impl TraceBuffer {
             held: 0,
             limit: limit.max(1),
             held_bytes: 0,
+            sets: AttrSets::default(),
+            scratch: Vec::new(),
             max_bytes: usize::MAX,
             last_age_scan: None,
             taken_logged: LogCounts::new(),
         }
     }
 
-    /// Also refuses new spans while the held spans take `bytes` or more (estimated).
+    /// Also refuses new spans while the held spans take `bytes` or more (their packed size).
     pub fn with_max_bytes(mut self, bytes: usize) -> Self {
         self.max_bytes = bytes.max(1);
         self
@@ -79,12 +87,13 @@ impl TraceBuffer {
 
     /// Whether a request would be taken now (the buffer is below both limits).
     pub fn has_room(&self) -> bool {
-        self.held < self.limit && self.held_bytes < self.max_bytes
+        self.held < self.limit && self.held_bytes() < self.max_bytes
     }
 
-    /// Estimated bytes held.
+    /// Bytes held: the packed spans, the attribute sets they share, and the packed size of spans
+    /// taken out and not yet released.
     pub fn held_bytes(&self) -> usize {
-        self.held_bytes
+        self.held_bytes + self.sets.bytes()
     }
 
     /// Takes all spans of one request, or none: a request is refused whole while the buffer is at
@@ -102,20 +111,31 @@ impl TraceBuffer {
     /// log); `logged` is the log segment that holds them.
     pub fn insert(&mut self, spans: Vec<Span>, logged: Option<u64>, now: Instant) {
         self.held += spans.len();
-        self.held_bytes += spans.iter().map(span_bytes).sum::<usize>();
         for span in spans {
             let id = span.trace_id;
             let pending = self.traces.entry(id).or_insert_with(|| Pending {
-                spans: Vec::new(),
+                packed: Vec::new(),
+                count: 0,
                 first: now,
                 last: now,
                 logged: Vec::new(),
             });
-            if pending.spans.is_empty() || pending.last != now {
+            if pending.count == 0 || pending.last != now {
                 self.arrivals.push_back((now, id));
             }
             pending.last = now;
-            pending.spans.push(span);
+            self.scratch.clear();
+            pack(&mut self.scratch, &span, &mut self.sets);
+            let before = pending.packed.capacity();
+            // Grown by a quarter at a time, not doubled: the buffer counts capacity, and a trace
+            // that arrives in one request would otherwise waste up to half of it.
+            if pending.packed.capacity() - pending.packed.len() < self.scratch.len() {
+                let grow = self.scratch.len().max(pending.packed.len() / 4);
+                pending.packed.reserve_exact(grow);
+            }
+            pending.packed.extend_from_slice(&self.scratch);
+            pending.count += 1;
+            self.held_bytes += pending.packed.capacity() - before;
             if let Some(seg) = logged {
                 match pending.logged.last_mut() {
                     Some((s, n)) if *s == seg => *n += 1,
@@ -130,7 +150,7 @@ impl TraceBuffer {
         for (seg, n) in p.logged {
             *self.taken_logged.entry(seg).or_default() += n;
         }
-        p.spans
+        unpack(&p.packed, p.count, id, &mut self.sets)
     }
 
     /// The log segments of the spans taken out since the last call, with their counts.
@@ -141,9 +161,22 @@ impl TraceBuffer {
     /// Removes and returns the spans of every trace that received nothing for `idle`, or whose
     /// first span arrived `max_age` ago. The spans stay counted as held until [`Self::release`].
     pub fn take_complete(&mut self, now: Instant, idle: Duration, max_age: Duration) -> Vec<Span> {
+        self.take_complete_up_to(now, idle, max_age, usize::MAX)
+    }
+
+    /// As [`Self::take_complete`], but stops once `max_spans` are taken (whole traces: the last
+    /// may go past it). The rest stay here, packed, until the next call: the writer takes only
+    /// what it is about to write, so complete traces wait in their compact form.
+    pub fn take_complete_up_to(
+        &mut self,
+        now: Instant,
+        idle: Duration,
+        max_age: Duration,
+        max_spans: usize,
+    ) -> Vec<Span> {
         let mut out = Vec::new();
         while let Some(&(at, id)) = self.arrivals.front() {
-            if now.saturating_duration_since(at) < idle {
+            if out.len() >= max_spans || now.saturating_duration_since(at) < idle {
                 break;
             }
             self.arrivals.pop_front();
@@ -153,9 +186,10 @@ impl TraceBuffer {
         }
         // Old traces that keep receiving spans are rare: a scan of the open traces, at most once per
         // `AGE_SCAN`, finds them.
-        if self
-            .last_age_scan
-            .is_none_or(|t| now.saturating_duration_since(t) >= AGE_SCAN)
+        if out.len() < max_spans
+            && self
+                .last_age_scan
+                .is_none_or(|t| now.saturating_duration_since(t) >= AGE_SCAN)
         {
             self.last_age_scan = Some(now);
             let old: Vec<u128> = self
@@ -165,6 +199,11 @@ impl TraceBuffer {
                 .map(|(id, _)| *id)
                 .collect();
             for id in old {
+                if out.len() >= max_spans {
+                    // The rest are found by the next scan.
+                    self.last_age_scan = None;
+                    break;
+                }
                 out.extend(self.take(id));
             }
         }
@@ -173,13 +212,29 @@ impl TraceBuffer {
 
     /// Removes and returns every buffered span (shutdown).
     pub fn take_all(&mut self) -> Vec<Span> {
-        self.arrivals.clear();
+        self.take_up_to(usize::MAX)
+    }
+
+    /// Removes and returns buffered spans, whole traces, until `max_spans` are taken (shutdown, a
+    /// writer's load at a time).
+    pub fn take_up_to(&mut self, max_spans: usize) -> Vec<Span> {
+        let mut out = Vec::new();
         let ids: Vec<u128> = self.traces.keys().copied().collect();
-        ids.into_iter().flat_map(|id| self.take(id)).collect()
+        for id in ids {
+            if out.len() >= max_spans {
+                break;
+            }
+            out.extend(self.take(id));
+        }
+        if self.traces.is_empty() {
+            self.arrivals.clear();
+        }
+        out
     }
 
     /// `n` spans taken out earlier are on disk (or were handed on): they no longer count.
-    /// Their bytes are taken as the average of what is held (the sink reports counts only).
+    /// Their bytes are taken as the average of what is held (the sink reports counts only). The
+    /// attribute sets are not part of that: they go when the last span using them is taken.
     pub fn release(&mut self, n: usize) {
         let n = n.min(self.held);
         if n > 0 {
@@ -283,6 +338,28 @@ mod tests {
         b.release(1);
         assert_eq!(b.held_bytes(), 0);
         b.admit(vec![big(3)], t0).unwrap();
+    }
+
+    /// A writer's load at a time: complete traces beyond it stay buffered, whole traces go out.
+    #[test]
+    fn taking_stops_at_the_limit_in_whole_traces() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        let mut b = TraceBuffer::new(1_000);
+        for t in 0..10u128 {
+            b.admit((0..3).map(|i| span(t, i)).collect(), t0).unwrap();
+        }
+        let first = b.take_complete_up_to(t0 + 2 * s, s, s * 60, 7);
+        assert_eq!(first.len(), 9, "three whole traces: the third passes the limit");
+        assert_eq!(b.open_traces(), 7);
+        assert_eq!(b.take_complete_up_to(t0 + 2 * s, s, s * 60, 0).len(), 0);
+        assert_eq!(b.take_complete_up_to(t0 + 2 * s, s, s * 60, 100).len(), 21);
+        for t in 0..4u128 {
+            b.admit((0..3).map(|i| span(t, i)).collect(), t0).unwrap();
+        }
+        assert_eq!(b.take_up_to(5).len(), 6);
+        assert_eq!(b.take_up_to(usize::MAX).len(), 6);
+        assert_eq!(b.open_traces(), 0);
     }
 
     /// Taking a trace out hands on the log segments its spans are in, counted per segment.

@@ -18,6 +18,12 @@ pub trait TraceSink: Send + 'static {
     fn tick(&mut self, last: bool) -> impl Future<Output = Result<usize>> + Send;
     /// Spans still held.
     fn held(&self) -> usize;
+    /// How many more spans the sink would take now. Complete traces beyond it wait in the buffer,
+    /// where they are packed: a writer holds its next part's spans in Arrow builders, which for a
+    /// span with ten attributes take more than the packed form.
+    fn room(&self) -> usize {
+        usize::MAX
+    }
     /// The dataset the sink stores spans in, if any: the collector then keeps a write-ahead log
     /// there, so that acknowledged spans survive a crash.
     fn dataset_path(&self) -> Option<&std::path::Path> {
@@ -34,6 +40,8 @@ pub trait TraceSink: Send + 'static {
 pub struct DatasetSink {
     writer: Option<DatasetWriter>,
     roll_interval: Duration,
+    /// Spans dropped on arrival as stored already, not yet reported as released.
+    dropped: usize,
 }
 
 impl DatasetSink {
@@ -41,6 +49,7 @@ impl DatasetSink {
         DatasetSink {
             writer: Some(writer),
             roll_interval,
+            dropped: 0,
         }
     }
 
@@ -62,7 +71,7 @@ impl DatasetSink {
 impl TraceSink for DatasetSink {
     fn add(&mut self, spans: Vec<Span>) {
         if let Some(w) = &mut self.writer {
-            w.add(spans);
+            self.dropped += w.add(spans);
         }
     }
 
@@ -71,8 +80,10 @@ impl TraceSink for DatasetSink {
             .writer
             .as_ref()
             .is_some_and(|w| last || w.due(self.roll_interval, Instant::now()));
+        // Spans dropped as already stored are released with the next tick.
+        let dropped = std::mem::take(&mut self.dropped);
         if !due {
-            return Ok(0);
+            return Ok(dropped);
         }
         // Parquet encoding is CPU work: off the async workers.
         let mut writer = self.writer.take().expect("writer present");
@@ -83,11 +94,21 @@ impl TraceSink for DatasetSink {
         .await
         .map_err(|e| Error::Bug(format!("writer thread failed: {e}")))?;
         self.writer = Some(writer);
-        result
+        match result {
+            Ok(n) => Ok(n + dropped),
+            Err(e) => {
+                self.dropped += dropped;
+                Err(e)
+            }
+        }
     }
 
     fn held(&self) -> usize {
         self.writer.as_ref().map_or(0, DatasetWriter::pending_spans)
+    }
+
+    fn room(&self) -> usize {
+        self.writer.as_ref().map_or(0, DatasetWriter::room)
     }
 
     fn dataset_path(&self) -> Option<&std::path::Path> {

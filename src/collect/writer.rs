@@ -31,7 +31,11 @@ pub struct Written {
 pub(crate) struct DatasetWriter {
     dataset: Dataset,
     roll_spans: usize,
-    pending: Vec<Span>,
+    /// Spans waiting for the next write, already in Arrow builders (compact, unlike `Span`s).
+    pending: RawTables,
+    /// An error from adding spans (only a span count past 4 billion can cause one), returned by
+    /// the next write.
+    add_error: Option<crate::error::Error>,
     /// Assembled parts whose write failed, oldest first, with the write they belong to.
     unwritten: VecDeque<(u64, Part)>,
     /// Traces written lately → the write (a number) whose parts hold them: a span that arrives
@@ -51,7 +55,8 @@ impl DatasetWriter {
         DatasetWriter {
             dataset,
             roll_spans,
-            pending: Vec::new(),
+            pending: RawTables::new(false),
+            add_error: None,
             unwritten: VecDeque::new(),
             recent: HashMap::new(),
             writes: VecDeque::new(),
@@ -67,18 +72,34 @@ impl DatasetWriter {
         self.dataset.path()
     }
 
-    /// Takes the spans of complete traces.
-    pub fn add(&mut self, spans: Vec<Span>) {
+    /// Takes the spans of complete traces; returns how many were dropped at once because a
+    /// recent write stored them already (a client sent them again).
+    pub fn add(&mut self, mut spans: Vec<Span>) -> usize {
         if spans.is_empty() {
-            return;
+            return 0;
         }
-        self.since.get_or_insert_with(Instant::now);
-        self.pending.extend(spans);
+        // If the parts to compare with cannot be read, the spans are kept: a span stored twice is
+        // better than an acknowledged span lost.
+        let dropped = self.drop_stored(&mut spans).unwrap_or(0);
+        if !spans.is_empty() {
+            self.since.get_or_insert_with(Instant::now);
+        }
+        for span in spans {
+            if let Err(e) = self.pending.push(span) {
+                self.add_error.get_or_insert(e);
+            }
+        }
+        dropped
     }
 
     /// Spans not yet on disk.
     pub fn pending_spans(&self) -> usize {
-        self.pending.len() + self.unwritten.iter().map(|(_, p)| p.spans.num_rows()).sum::<usize>()
+        self.pending.span_count() + self.unwritten.iter().map(|(_, p)| p.spans.num_rows()).sum::<usize>()
+    }
+
+    /// Spans it takes before its next write: up to one part's worth pending at a time.
+    pub fn room(&self) -> usize {
+        self.roll_spans.saturating_sub(self.pending_spans())
     }
 
     /// Whether a write is due: enough spans, or the oldest waited `interval`.
@@ -87,7 +108,7 @@ impl DatasetWriter {
             return false;
         }
         !self.unwritten.is_empty()
-            || self.pending.len() >= self.roll_spans
+            || self.pending.span_count() >= self.roll_spans
             || self.since.is_some_and(|t| now.duration_since(t) >= interval)
     }
 
@@ -96,22 +117,20 @@ impl DatasetWriter {
     /// lost: parts not yet written are kept and written first next time.
     pub fn write(&mut self) -> Result<usize> {
         let mut released = 0;
-        if !self.pending.is_empty() {
-            released += self.drop_stored()?;
+        if let Some(e) = self.add_error.take() {
+            return Err(e);
         }
-        if !self.pending.is_empty() {
-            let n = self.pending.len();
+        if self.pending.span_count() > 0 {
+            let n = self.pending.span_count();
             let traces: Vec<u128> = self
                 .pending
+                .trace_ids
                 .iter()
-                .map(|s| s.trace_id)
+                .copied()
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            let mut raw = RawTables::new(false);
-            for span in self.pending.drain(..) {
-                raw.push(span)?;
-            }
+            let raw = std::mem::replace(&mut self.pending, RawTables::new(false));
             self.since = None;
             let (parts, stats) = assemble(raw, self.roll_spans)?;
             released += n - stats.spans;
@@ -142,10 +161,9 @@ impl DatasetWriter {
         Ok(released)
     }
 
-    /// Drops pending spans that a recent write stored already; returns how many.
-    fn drop_stored(&mut self) -> Result<usize> {
-        let hits: HashSet<u128> = self
-            .pending
+    /// Drops from `spans` those that a recent write stored already; returns how many.
+    fn drop_stored(&mut self, spans: &mut Vec<Span>) -> Result<usize> {
+        let hits: HashSet<u128> = spans
             .iter()
             .map(|s| s.trace_id)
             .filter(|t| self.recent.contains_key(t))
@@ -162,10 +180,9 @@ impl DatasetWriter {
             .collect();
         let mut stored = HashSet::new();
         part_span_keys(self.dataset.path(), &parts, &hits, &mut stored)?;
-        let before = self.pending.len();
-        self.pending
-            .retain(|s| !stored.contains(&(s.trace_id, s.span_id, s.start_ns)));
-        let dropped = before - self.pending.len();
+        let before = spans.len();
+        spans.retain(|s| !stored.contains(&(s.trace_id, s.span_id, s.start_ns)));
+        let dropped = before - spans.len();
         self.stats.duplicates += dropped as u64;
         Ok(dropped)
     }
