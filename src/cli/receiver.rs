@@ -32,8 +32,8 @@ pub struct ReceiverArgs {
     /// Spans held in memory above which exports are refused with a retryable answer.
     #[arg(long, default_value_t = 1_000_000)]
     max_buffered_spans: usize,
-    /// Estimated memory of held spans above which exports are refused with a retryable answer
-    /// (e.g. 256MB, 1GB).
+    /// Memory of held spans (packed, with the resource and scope attributes they share) above
+    /// which exports are refused with a retryable answer (e.g. 256MB, 1GB).
     #[arg(long, default_value = "256MB", value_parser = parse_size)]
     max_buffer_memory: usize,
     /// Largest export request accepted, in bytes (after gzip inflation).
