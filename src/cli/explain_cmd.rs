@@ -8,6 +8,7 @@ use datafusion::arrow::array::AsArray;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::Query;
 use tracecheck::check::{compile_file, Compiled};
 use tracecheck::{engine, Error, Result};
 
@@ -35,13 +36,16 @@ pub async fn run(a: Args) -> Result<u8> {
             match block {
                 Compiled::Model(_, c) => {
                     let title = c.title.replace(['\n', '\r'], " ");
-                    queries.push((format!("{name}: model {title:?}"), c.sql()));
+                    queries.push((format!("{name}: model {title:?}"), c.violations));
                 }
                 Compiled::Check(c) => {
                     let title = c.title.replace(['\n', '\r'], " ");
                     for r in &c.rules {
                         let text = r.text.replace(['\n', '\r'], " ");
-                        queries.push((format!("{name}: check {title:?}, rule {}: {text}", r.index), r.sql()));
+                        queries.push((
+                            format!("{name}: check {title:?}, rule {}: {text}", r.index),
+                            r.query.clone(),
+                        ));
                     }
                 }
             }
@@ -62,11 +66,11 @@ pub async fn run(a: Args) -> Result<u8> {
         false => Some(engine::open_on(&a.engine.engine, &a.data).await?),
     };
     let mut out = std::io::stdout().lock();
-    for (heading, sql) in queries {
-        let mut text = format!("-- {heading}\n{sql};\n");
+    for (heading, query) in queries {
+        let mut text = format!("-- {heading}\n{query:#};\n");
         if let Some(ctx) = &ctx {
             text.push_str(&format!("-- plan on {}:\n", a.engine.engine));
-            for line in plan(ctx, &sql).await?.lines() {
+            for line in plan(ctx, &query).await?.lines() {
                 text.push_str(&format!("--   {line}\n"));
             }
         }
@@ -75,9 +79,10 @@ pub async fn run(a: Args) -> Result<u8> {
     Ok(0)
 }
 
-/// The physical plan of `sql` on the session's engine.
-async fn plan(ctx: &SessionContext, sql: &str) -> Result<String> {
-    let batches = ctx.sql(&format!("EXPLAIN {sql}")).await?.collect().await?;
+/// The physical plan of `query` on the session's engine, planned from the tree as `check` runs it
+/// (the text would meet the SQL parser's recursion limit on large models).
+async fn plan(ctx: &SessionContext, query: &Query) -> Result<String> {
+    let batches = engine::explain_query(ctx, query).await?.collect().await?;
     let mut text = String::new();
     for b in &batches {
         // Text columns, whatever string type the engine answers with.

@@ -34,12 +34,12 @@ mod grpc;
 mod http;
 mod intake;
 mod packed;
+mod running;
 mod sink;
 mod stats;
 pub mod wal;
 mod writer;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,18 +50,14 @@ use tokio::net::TcpListener;
 
 pub use buffer::{Full, TraceBuffer};
 pub use intake::{gunzip, Accepted, BodyError};
+pub use running::Running;
 pub use sink::{DatasetSink, TraceSink};
 use stats::Counters;
 pub use stats::{CollectStats, Intake, IntakeStats};
 pub use writer::Written;
 
 use crate::error::{Error, Result};
-use crate::store::Dataset;
-use wal::{Kind, LogCounts, Wal};
-use writer::DatasetWriter;
-
-/// How often the buffer is scanned for complete traces.
-const TICK: Duration = Duration::from_millis(100);
+use wal::{Kind, Wal};
 
 /// The default bound on the memory of held spans (their packed size, `packed.rs`).
 pub const DEFAULT_MAX_BUFFER_BYTES: usize = 256 << 20;
@@ -71,9 +67,6 @@ pub const DEFAULT_MAX_BUFFER_BYTES: usize = 256 << 20;
 /// 250,000 spans the collector peaked at 1.4 GB, at 50,000 at under 0.6 GB with the same
 /// throughput (BENCHMARKS.md); `compact` joins small parts later.
 pub const DEFAULT_ROLL_SPANS: usize = 50_000;
-
-/// How long shutdown waits for in-flight requests and open connections.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// A collector, configured with consuming `with_*` methods, then bound with [`Collector::bind`].
 ///
@@ -324,195 +317,4 @@ impl Shared {
 /// Compares without stopping at the first difference, so response time does not leak the token.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// A bound collector: its addresses are known; [`Running::run_until`] serves.
-pub struct Running {
-    config: Collector,
-    grpc: Option<TcpListener>,
-    http: Option<TcpListener>,
-    shared: Arc<Shared>,
-}
-
-impl Running {
-    /// The bound OTLP/gRPC address.
-    pub fn grpc_addr(&self) -> Option<SocketAddr> {
-        self.grpc.as_ref().and_then(|l| l.local_addr().ok())
-    }
-
-    /// The bound OTLP/HTTP address.
-    pub fn http_addr(&self) -> Option<SocketAddr> {
-        self.http.as_ref().and_then(|l| l.local_addr().ok())
-    }
-
-    /// A live view of the intake counters (for metrics while running).
-    pub fn intake(&self) -> Intake {
-        Intake(self.shared.clone())
-    }
-
-    /// Serves until `shutdown` completes, then stops taking requests (in-flight ones finish and
-    /// are acknowledged), writes every buffered span to the dataset and returns what was done.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<CollectStats> {
-        let dataset = Dataset::create_or_open(&self.config.output)?;
-        let sink = DatasetSink::new(
-            DatasetWriter::new(dataset, self.config.roll_spans),
-            self.config.roll_interval,
-        );
-        let (intake, sink) = self.run_with(shutdown, sink).await?;
-        let written = sink.written();
-        Ok(CollectStats {
-            requests: intake.requests,
-            spans_accepted: intake.spans_accepted,
-            spans_invalid: intake.spans_invalid,
-            requests_refused: intake.requests_refused,
-            spans_written: written.spans,
-            traces_written: written.traces,
-            files_written: written.files,
-            spans_replayed: intake.spans_replayed,
-        })
-    }
-
-    /// Serves until `shutdown` completes, handing complete traces to `sink`; at shutdown every
-    /// buffered span goes to the sink, whose last [`TraceSink::tick`] must finish with them.
-    pub async fn run_with<S: TraceSink>(
-        self,
-        shutdown: impl Future<Output = ()>,
-        mut sink: S,
-    ) -> Result<(IntakeStats, S)> {
-        let Running {
-            config,
-            grpc,
-            http,
-            shared,
-        } = self;
-        // The log first: what an earlier run acknowledged goes back into the buffer before
-        // anything new is received.
-        let mut replayed = 0;
-        if let Some(dataset) = sink.dataset_path() {
-            let (log, r) = Wal::open(dataset)?;
-            replayed = r.spans();
-            if replayed > 0 || r.torn_bytes > 0 {
-                eprintln!(
-                    "tracecheck: replayed {replayed} acknowledged spans from the log of {} \
-                     ({} already stored were skipped, {} bytes of an unacknowledged write dropped)",
-                    dataset.display(),
-                    r.already_stored,
-                    r.torn_bytes
-                );
-            }
-            let mut buffer = shared.buffer.lock().expect("buffer lock");
-            for (seg, spans) in r.segments {
-                buffer.insert(spans, Some(seg), Instant::now());
-            }
-            drop(buffer);
-            let _ = shared.log.set(log);
-        }
-        // Log counts of the spans handed to the sink and not yet stored.
-        let mut handed = LogCounts::new();
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let stopped = move || {
-            let mut rx = stop_rx.clone();
-            async move {
-                let _ = rx.wait_for(|s| *s).await;
-            }
-        };
-        let mut servers = Vec::new();
-        if let Some(l) = grpc {
-            servers.push(tokio::spawn(grpc::serve(l, shared.clone(), stopped())));
-        }
-        if let Some(l) = http {
-            servers.push(tokio::spawn(http::serve(l, shared.clone(), stopped())));
-        }
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                _ = tokio::time::sleep(TICK) => {}
-            }
-            let complete = {
-                let mut buffer = shared.buffer.lock().expect("buffer lock");
-                let complete =
-                    buffer.take_complete_up_to(Instant::now(), config.trace_idle, config.trace_max_age, sink.room());
-                wal::merge_counts(&mut handed, buffer.take_logged());
-                complete
-            };
-            sink.add(complete);
-            match sink.tick(false).await {
-                Ok(released) => {
-                    shared.buffer.lock().expect("buffer lock").release(released);
-                    release_log(&shared, &sink, &mut handed);
-                }
-                // The sink keeps what it could not finish and tries again; meanwhile the spans
-                // count as held, so intake slows down instead of memory growing.
-                Err(e) => eprintln!("tracecheck: {e} (will retry)"),
-            }
-            if let Some(e) = shared.stats.last_log_error.lock().expect("log error").take() {
-                eprintln!("tracecheck: {e} (exports are refused as retryable until it can be written)");
-            }
-        }
-        // Stop intake: the listeners close, requests already inside a handler finish (their spans
-        // are in the buffer when they are acknowledged). A client that holds its connection open
-        // past the grace period is cut off.
-        let _ = stop_tx.send(true);
-        for s in servers {
-            match tokio::time::timeout(SHUTDOWN_GRACE, s).await {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(e))) => eprintln!("tracecheck: {e}"),
-                Ok(Err(e)) => eprintln!("tracecheck: receiver task failed: {e}"),
-                Err(_) => eprintln!("tracecheck: a receiver did not stop within {SHUTDOWN_GRACE:?}"),
-            }
-        }
-        // Closing under the lock: a request either got in before (and reaches the sink below) or
-        // is refused (and was never acknowledged). Then the buffer drains a sink's load at a time.
-        {
-            let _buffer = shared.buffer.lock().expect("buffer lock");
-            shared.accepting.store(false, Ordering::SeqCst);
-        }
-        let last = loop {
-            let rest = {
-                let mut buffer = shared.buffer.lock().expect("buffer lock");
-                let rest = buffer.take_up_to(sink.room());
-                wal::merge_counts(&mut handed, buffer.take_logged());
-                rest
-            };
-            sink.add(rest);
-            let done = sink.tick(true).await;
-            let mut buffer = shared.buffer.lock().expect("buffer lock");
-            match done {
-                Ok(released) => buffer.release(released),
-                Err(e) => break Err((e, buffer.held_spans())),
-            }
-            if buffer.open_traces() == 0 {
-                break Ok(());
-            }
-        };
-        if last.is_ok() {
-            release_log(&shared, &sink, &mut handed);
-        }
-        if let Some(log) = shared.log.get() {
-            log.close();
-        }
-        if let Err((e, held)) = last {
-            return Err(Error::Dataset {
-                path: config.output.clone(),
-                message: format!(
-                    "{held} acknowledged spans could not be handled at shutdown (they stay in the log \
-                     and are stored at the next start): {e}"
-                ),
-            });
-        }
-        let mut stats = Intake(shared).stats();
-        stats.spans_replayed = replayed;
-        Ok((stats, sink))
-    }
-}
-
-/// Once the sink has stored everything handed to it, the log may drop those spans.
-fn release_log(shared: &Shared, sink: &impl TraceSink, handed: &mut LogCounts) {
-    if let Some(log) = shared.log.get() {
-        if sink.unstored() == 0 && !handed.is_empty() {
-            log.release(handed);
-            handed.clear();
-        }
-    }
 }

@@ -48,6 +48,31 @@ pub async fn run_query(ctx: &SessionContext, query: &Query) -> Result<DataFrame>
     Ok(ctx.execute_logical_plan(plan).await?)
 }
 
+/// The plan of `query` as `EXPLAIN` would show it, planned from the tree like [`run_query`] (so
+/// a model that `check` runs can always be explained, whatever its size).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> tracecheck::Result<()> {
+/// use datafusion::sql::sqlparser::{dialect::GenericDialect, parser::Parser};
+/// let ctx = datafusion::prelude::SessionContext::new();
+/// let stmt = Parser::parse_sql(&GenericDialect {}, "SELECT 1 AS one").unwrap().remove(0);
+/// let datafusion::sql::sqlparser::ast::Statement::Query(q) = stmt else { unreachable!() };
+/// let batches = tracecheck::engine::explain_query(&ctx, &q).await?.collect().await?;
+/// assert!(batches.iter().map(|b| b.num_rows()).sum::<usize>() >= 2, "a logical and a physical plan");
+/// # Ok(()) }
+/// ```
+pub async fn explain_query(ctx: &SessionContext, query: &Query) -> Result<DataFrame> {
+    use datafusion::sql::parser::{ExplainStatement, Statement as DfStatement};
+    let query = crate::compile::sql::for_planner(query);
+    let inner = DfStatement::Statement(Box::new(Statement::Query(Box::new(query))));
+    let statement = DfStatement::Explain(ExplainStatement {
+        options: Default::default(),
+        statement: Box::new(inner),
+    });
+    let plan = ctx.state().statement_to_plan(statement).await?;
+    Ok(ctx.execute_logical_plan(plan).await?)
+}
+
 /// A fresh DataFusion session configured for trace queries.
 ///
 /// ```

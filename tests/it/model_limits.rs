@@ -114,3 +114,29 @@ fn deep_nesting_is_a_clear_error() {
         assert!(stderr.contains("big.model:2:"), "{what}: position: {stderr}");
     }
 }
+
+/// `explain --data` plans from the same tree as `check`, so the models `check` runs can be
+/// explained: the SQL parser would refuse 48 expects (recursion limit) as text.
+#[test]
+fn explain_with_data_plans_large_models() {
+    let expects: String = (0..48)
+        .map(|i| format!("    expect no span(name = \"nope{i}\")\n"))
+        .collect();
+    let sum = vec!["1ms"; 440].join(" + ");
+    let model = format!(
+        "model \"expects\" {{\n    when span(name = \"withdrawal\")\n{expects}}}\n\
+         model \"sum\" {{\n    when span(name = \"withdrawal\").duration > {sum}\n    expect span(name = \"commit\")\n}}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.model");
+    std::fs::write(&path, model).unwrap();
+    let out = tracecheck(&["explain", path.to_str().unwrap(), "--data", &bank()], dir.path());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.matches("-- plan on local:").count(), 2, "{stdout}");
+    // A physical plan reads the dataset's files.
+    assert!(stdout.contains("DataSourceExec"), "{stdout}");
+}
