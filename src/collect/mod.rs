@@ -64,7 +64,7 @@ pub const DEFAULT_MAX_BUFFER_BYTES: usize = 256 << 20;
 
 /// Default spans per written part. Writing a part holds it in memory two to three times over
 /// (assembled, clustered by name and key, encoded): about 4 KB per span of ten attributes. At
-/// 250,000 spans the collector peaked at 1.4 GB, at 50,000 at under 0.6 GB with the same
+/// 250,000 spans the collector peaked at 1.4 GB, at 50,000 at 0.52-0.62 GiB with the same
 /// throughput (BENCHMARKS.md); `compact` joins small parts later.
 pub const DEFAULT_ROLL_SPANS: usize = 50_000;
 
