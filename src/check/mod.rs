@@ -187,14 +187,74 @@ pub async fn check_compiled(
     names: &DataNames,
     baseline: Option<&SessionContext>,
 ) -> Result<FileReport> {
-    let mut models = Vec::new();
+    check_compiled_in_passes(path, blocks, ctx, &[], names, baseline).await
+}
+
+/// [`check_compiled`], with the models run once per session of `passes` (each over one range of
+/// trace ids, from [`crate::engine::pass_session`]; none: over `ctx` at once) and their results
+/// added up. Models relate spans of one trace, so the report is the same whatever the passes;
+/// what changes is that a pass holds one range's traces in memory. Checks (aggregates over all
+/// traces) run over `ctx`.
+///
+/// ```no_run
+/// # async fn f() -> tracecheck::Result<()> {
+/// use tracecheck::check::{check_compiled_in_passes, compile_file, DataNames};
+/// use tracecheck::engine::{open, pass_session, trace_ranges};
+/// let source = std::fs::read_to_string("queries/bank.model").unwrap();
+/// let blocks = compile_file("bank", &source, &tracecheck::model::parse_file(&source).unwrap())?;
+/// let data = vec!["big-dataset".into()];
+/// let ctx = open(&data).await?;
+/// let mut passes = Vec::new();
+/// for range in trace_ranges(&data, 20_000_000)? {
+///     passes.push(pass_session(&ctx, &range).await?);
+/// }
+/// let names = DataNames::load(&ctx).await?;
+/// let report = check_compiled_in_passes("bank", &blocks, &ctx, &passes, &names, None).await?;
+/// # Ok(()) }
+/// ```
+pub async fn check_compiled_in_passes(
+    path: &str,
+    blocks: &[Compiled],
+    ctx: &SessionContext,
+    passes: &[SessionContext],
+    names: &DataNames,
+    baseline: Option<&SessionContext>,
+) -> Result<FileReport> {
+    let sessions: Vec<&SessionContext> = match passes {
+        [] => vec![ctx],
+        _ => passes.iter().collect(),
+    };
+    let models: Vec<(&Model, &CompiledModel)> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            Compiled::Model(m, c) => Some((m.as_ref(), c.as_ref())),
+            Compiled::Check(_) => None,
+        })
+        .collect();
+    let mut found: Vec<(Vec<Violation>, u64, u64)> = vec![(Vec::new(), 0, 0); models.len()];
+    for session in sessions {
+        // Tag values computed for one model are reused by the next ones of the file (per pass).
+        let mut tags = SharedTags::new(session);
+        for ((_, compiled), sum) in models.iter().zip(&mut found) {
+            let (violations, stats) = staged(compiled, session, true, &mut tags).await?;
+            let (assignments, traces) = stats.unwrap_or_default();
+            sum.0.extend(violations);
+            sum.1 += assignments;
+            sum.2 += traces;
+        }
+    }
+    let models = models
+        .iter()
+        .zip(found)
+        .map(|((model, _), (mut violations, assignments, traces))| {
+            violations.sort();
+            model_report(model, names, violations, assignments, traces)
+        })
+        .collect();
     let mut checks = Vec::new();
-    // Tag values computed for one model are reused by the next ones of the file.
-    let mut tags = SharedTags::new(ctx);
     for block in blocks {
-        match block {
-            Compiled::Model(m, c) => models.push(run_model(m, c, ctx, names, &mut tags).await?),
-            Compiled::Check(c) => checks.push(run_check(c, ctx, baseline).await?),
+        if let Compiled::Check(c) = block {
+            checks.push(run_check(c, ctx, baseline).await?);
         }
     }
     Ok(FileReport {
@@ -213,6 +273,17 @@ async fn run_model(
 ) -> Result<ModelReport> {
     let (violations, stats) = staged(compiled, ctx, true, tags).await?;
     let (assignments, traces) = stats.unwrap_or_default();
+    Ok(model_report(model, names, violations, assignments, traces))
+}
+
+/// A model's report from its violations and counts, with its warnings.
+fn model_report(
+    model: &Model,
+    names: &DataNames,
+    violations: Vec<Violation>,
+    assignments: u64,
+    traces: u64,
+) -> ModelReport {
     let mut warnings = names.unknown_in(model);
     if assignments == 0 {
         let what = if model.when.is_some() {
@@ -222,14 +293,14 @@ async fn run_model(
         };
         warnings.insert(0, format!("vacuous: {what} in this data, so the model proved nothing"));
     }
-    Ok(ModelReport {
+    ModelReport {
         title: model.title.node.clone(),
         clauses: model.expects.iter().map(|e| e.to_string()).collect(),
         assignments,
         traces,
         violations,
         warnings,
-    })
+    }
 }
 
 /// The violations of a compiled model, computed the staged way (assignments once, in memory; on a

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tracecheck::check::{check_compiled, compile_file, Compiled, DataNames, Report};
+use tracecheck::check::{check_compiled_in_passes, compile_file, Compiled, DataNames, Report};
 use tracecheck::model::parse_file;
 use tracecheck::{engine, report, Error, Result};
 
@@ -47,9 +47,18 @@ pub struct Args {
     /// Violating traces drawn per failing model in the --report page.
     #[arg(long, default_value_t = 10, value_name = "N")]
     report_traces: usize,
+    /// Models run over a dataset in passes of about this many spans, each over one range of
+    /// trace ids (the verdicts are the same; memory holds one pass's traces). Checks run over all
+    /// the data at once.
+    #[arg(long, default_value_t = DEFAULT_PASS_SPANS, value_name = "N")]
+    pass_spans: u64,
     #[command(flatten)]
     engine: super::engine_arg::EngineArg,
 }
+
+/// 100M spans of the bank in one pass peaked at 9.2 GiB, in passes of 20M at 4.6 GiB, of 10M at
+/// 3.1 GiB (BENCHMARKS.md); 10M spans or fewer run in one pass as before.
+const DEFAULT_PASS_SPANS: u64 = 10_000_000;
 
 /// Reads and parses a model file; parse errors carry the source for rendering.
 pub fn read_models(path: &Path) -> Result<(String, String, tracecheck::model::File)> {
@@ -89,6 +98,16 @@ pub async fn run(a: Args) -> Result<u8> {
     } else {
         Some(engine::open_on(&a.engine.engine, &a.baseline).await?)
     };
+    // A distributed engine reads the files itself, and raw files are in memory already: one pass.
+    let mut passes = Vec::new();
+    if has_models && !a.engine.engine.is_distributed() {
+        let ranges = engine::trace_ranges(&a.data, a.pass_spans)?;
+        if ranges.len() > 1 {
+            for range in &ranges {
+                passes.push(engine::pass_session(&ctx, range).await?);
+            }
+        }
+    }
     let mut report = Report {
         strict: a.strict,
         ..Report::default()
@@ -96,7 +115,7 @@ pub async fn run(a: Args) -> Result<u8> {
     for (name, models) in &compiled {
         report
             .files
-            .push(check_compiled(name, models, &ctx, &names, baseline.as_ref()).await?);
+            .push(check_compiled_in_passes(name, models, &ctx, &passes, &names, baseline.as_ref()).await?);
     }
     let text = match a.format {
         ReportFormat::Text => report::text(&report, a.max_traces),

@@ -20,8 +20,10 @@ use crate::schema::{table_schema, TABLES};
 use crate::store::{assemble, is_dataset, Dataset, Manifest};
 
 mod choice;
+mod passes;
 pub(crate) use choice::is_distributed;
 pub use choice::{check_env, Engine};
+pub use passes::{pass_session, trace_ranges, TraceRange};
 
 /// Runs a query the compiler built, handing DataFusion its syntax tree rather than its text.
 ///

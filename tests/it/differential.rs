@@ -1,6 +1,7 @@
-//! Differential tests: the SQL compiler (`check::model_violations`, and the staged plan of
-//! `check::violations_only` that `check` and `watch` run) against the reference evaluator
-//! (`reference::evaluate`) on random traces and random type-valid models from the whole grammar.
+//! Differential tests: the SQL compiler (`check::model_violations`, the staged plan of
+//! `check::violations_only` that `watch` runs, and `check`'s staged plan run in passes over ranges of
+//! trace ids) against the reference evaluator (`reference::evaluate`) on random traces and random
+//! type-valid models from the whole grammar.
 //!
 //! Everything is generated with proptest combinators, so a failure shrinks to a small model and a
 //! few spans, printed as model text. `TRACECHECK_PROPTEST_CASES` sets the number of cases.
@@ -585,26 +586,67 @@ fn reference_rows(model: &Model, spans: &[Span]) -> Vec<Row> {
         .collect()
 }
 
-/// The violations of the standalone SQL (what `explain` prints, what Ballista and DuckDB run) and
-/// of the staged plan (`check` and `watch`: the assignments once in a memory table, then the expects
-/// over it), on one session.
-fn sql_rows(rt: &Runtime, model: &Model, spans: &[Span]) -> Result<(Vec<Row>, Vec<Row>), String> {
-    let (standalone, staged) = rt
-        .block_on(async {
-            let ctx = tracecheck::engine::open_spans(spans.to_vec()).await?;
-            let standalone = tracecheck::check::model_violations(model, &ctx).await?;
-            let compiled = tracecheck::compile::compile_model(model).map_err(|e| tracecheck::Error::Bug(e.message))?;
-            let staged = tracecheck::check::violations_only(&compiled, &ctx).await?;
-            Ok::<_, tracecheck::Error>((standalone, staged))
-        })
-        .map_err(|e| format!("the SQL side failed: {e}"))?;
+/// What each SQL side found for one case.
+struct SqlSides {
+    /// The standalone SQL (what `explain` prints, what Ballista and DuckDB run).
+    standalone: Vec<Row>,
+    /// The staged plan without statistics (`watch`: the assignments once in a memory table, then
+    /// the expects over it).
+    staged: Vec<Row>,
+    /// `check`'s staged plan run in three passes over ranges of trace ids, added up.
+    passes: Vec<Row>,
+    /// (assignments, traces) of `check` in one pass and in three: they must be equal.
+    counts: ((u64, u64), (u64, u64)),
+}
+
+/// Ranges that cut the generated trace ids (1, 2, 3, ... and the same with high bits set) into
+/// three passes, so every trace lands in exactly one and most passes hold several.
+fn three_ranges() -> Vec<tracecheck::engine::TraceRange> {
+    use tracecheck::engine::TraceRange;
+    let (a, b) = (trace_id_hex(2), trace_id_hex(4));
+    vec![
+        TraceRange {
+            lo: None,
+            hi: Some(a.clone()),
+        },
+        TraceRange {
+            lo: Some(a),
+            hi: Some(b.clone()),
+        },
+        TraceRange { lo: Some(b), hi: None },
+    ]
+}
+
+fn sql_rows(rt: &Runtime, model: &Model, spans: &[Span]) -> Result<SqlSides, String> {
+    use tracecheck::check::{check_compiled, check_compiled_in_passes, Compiled, DataNames};
     let rows = |found: Vec<tracecheck::check::Violation>| -> Vec<Row> {
         found
             .into_iter()
             .map(|v| (v.model, v.clause, v.trace_id, v.assignment, v.matched, v.witnesses))
             .collect()
     };
-    Ok((rows(standalone), rows(staged)))
+    rt.block_on(async {
+        let ctx = tracecheck::engine::open_spans(spans.to_vec()).await?;
+        let standalone = tracecheck::check::model_violations(model, &ctx).await?;
+        let compiled = tracecheck::compile::compile_model(model).map_err(|e| tracecheck::Error::Bug(e.message))?;
+        let staged = tracecheck::check::violations_only(&compiled, &ctx).await?;
+        let blocks = vec![Compiled::Model(Box::new(model.clone()), Box::new(compiled))];
+        let names = DataNames::default();
+        let mut passes = Vec::new();
+        for range in three_ranges() {
+            passes.push(tracecheck::engine::pass_session(&ctx, &range).await?);
+        }
+        let whole = check_compiled("d", &blocks, &ctx, &names, None).await?;
+        let split = check_compiled_in_passes("d", &blocks, &ctx, &passes, &names, None).await?;
+        let (whole, split) = (&whole.models[0], &split.models[0]);
+        Ok::<_, tracecheck::Error>(SqlSides {
+            standalone: rows(standalone),
+            staged: rows(staged),
+            passes: rows(split.violations.clone()),
+            counts: ((whole.assignments, whole.traces), (split.assignments, split.traces)),
+        })
+    })
+    .map_err(|e| format!("the SQL side failed: {e}"))
 }
 
 fn model_text(model: &Model) -> String {
@@ -671,8 +713,16 @@ fn check_case(rt: &Runtime, model: &Model, spans: &[Span]) -> Result<(), String>
     }
     let expected = reference_rows(model, spans);
     let (actual, which) = match sql_rows(rt, model, spans) {
-        Ok((standalone, _)) if standalone != expected => (rows_text(&standalone), "standalone SQL"),
-        Ok((_, staged)) if staged != expected => (rows_text(&staged), "staged plan"),
+        Ok(s) if s.standalone != expected => (rows_text(&s.standalone), "standalone SQL"),
+        Ok(s) if s.staged != expected => (rows_text(&s.staged), "staged plan"),
+        Ok(s) if s.passes != expected => (rows_text(&s.passes), "staged plan in passes"),
+        Ok(s) if s.counts.0 != s.counts.1 => (
+            format!(
+                "  (assignments, traces): one pass {:?}, three passes {:?}\n",
+                s.counts.0, s.counts.1
+            ),
+            "counts of the passes",
+        ),
         Ok(_) => return Ok(()),
         Err(e) => (format!("  {e}\n"), "SQL"),
     };
