@@ -595,8 +595,11 @@ struct SqlSides {
     /// The staged plan run in two passes over ranges of trace ids, added up, with the
     /// (assignments, traces) of one pass and of two, which must be equal; for a quarter of the
     /// cases (see [`in_passes`]).
-    passes: Option<(Vec<Row>, (u64, u64), (u64, u64))>,
+    passes: Option<(Vec<Row>, Counts, Counts)>,
 }
+
+/// (assignments, traces) of a model's report.
+type Counts = (u64, u64);
 
 /// Whether a case also runs in passes: a quarter of them, chosen by content so that a shrunk case
 /// keeps running in passes as long as its span count does not change that answer. (Every case in
