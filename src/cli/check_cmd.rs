@@ -118,18 +118,27 @@ pub async fn run(a: Args) -> Result<u8> {
             .push(check_compiled_in_passes(name, models, &ctx, &passes, &names, baseline.as_ref()).await?);
     }
     let text = match a.format {
-        ReportFormat::Text => report::text(&report, a.max_traces),
-        ReportFormat::Json => format!("{:#}\n", report::json(&report)),
-        ReportFormat::Junit => report::junit(&report),
+        ReportFormat::Text => Some(report::text(&report, a.max_traces)),
+        // JSON is written as it is serialised: at 100M spans the whole tree and its text took
+        // gigabytes.
+        ReportFormat::Json => None,
+        ReportFormat::Junit => Some(report::junit(&report)),
+    };
+    let write = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(out);
+        match &text {
+            Some(text) => out.write_all(text.as_bytes())?,
+            None => report::write_json(&report, &mut out)?,
+        }
+        out.flush()
     };
     match &a.output {
-        Some(p) => std::fs::write(p, text).map_err(|e| Error::io(p, e))?,
-        None => {
-            use std::io::Write;
-            std::io::stdout()
-                .write_all(text.as_bytes())
-                .map_err(|e| Error::io("<stdout>", e))?;
+        Some(p) => {
+            let mut file = std::fs::File::create(p).map_err(|e| Error::io(p, e))?;
+            write(&mut file).map_err(|e| Error::io(p, e))?;
         }
+        None => write(&mut std::io::stdout().lock()).map_err(|e| Error::io("<stdout>", e))?,
     }
     if let Some(path) = &a.report {
         let page = report::html::render(&report, &ctx, a.report_traces).await?;

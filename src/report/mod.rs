@@ -12,11 +12,14 @@
 
 mod chart;
 pub mod html;
+mod json_out;
 pub mod terminal;
 pub mod trace;
 mod waterfall;
 
 use std::fmt::Write;
+
+pub use json_out::write_json;
 
 use crate::check::{display_value, CheckReport, Measurement, ModelReport, Report, RuleReport, Violation};
 

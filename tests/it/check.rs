@@ -427,3 +427,29 @@ fn check_in_passes_reports_what_one_pass_reports() {
         assert_eq!(run(&["--pass-spans", spans]), one, "--pass-spans {spans}");
     }
 }
+
+/// The JSON report is written as it is serialised (`report::write_json`, what `check --format json`
+/// prints): its bytes must be those of the whole tree printed pretty, keys in the same order, on a
+/// report with violations, witnesses, warnings and checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_json_report_is_the_tree_printed() {
+    let ctx = tracecheck::engine::open(&[repo().join("datasets/bank")]).await.unwrap();
+    let names = DataNames::load(&ctx).await.unwrap();
+    let mut report = tracecheck::check::Report::default();
+    for file in ["queries/bank.model", "benches/slo-bench.model"] {
+        let path = repo().join(file);
+        let source = std::fs::read_to_string(&path).unwrap();
+        let blocks = compile_file(file, &source, &parse_file(&source).unwrap()).unwrap();
+        report
+            .files
+            .push(check_compiled(file, &blocks, &ctx, &names, None).await.unwrap());
+    }
+    assert!(report.violation_count() > 100 && report.checks().count() > 0);
+    let mut streamed = Vec::new();
+    tracecheck::report::write_json(&report, &mut streamed).unwrap();
+    let tree = format!("{:#}\n", tracecheck::report::json(&report));
+    assert!(
+        String::from_utf8(streamed).unwrap() == tree,
+        "the streamed JSON differs from the tree's"
+    );
+}
