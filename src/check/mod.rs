@@ -138,14 +138,13 @@ impl Report {
 /// Checks one model against the data in `ctx` (the seed's `Check(model, data)`).
 pub async fn check(model: &Model, ctx: &SessionContext) -> Result<Report> {
     let names = DataNames::load(ctx).await?;
-    let compiled = compile_built(model)?;
-    let report = run_model(model, &compiled, ctx, &names, &mut SharedTags::new(ctx)).await?;
+    let blocks = [Compiled::Model(
+        Box::new(model.clone()),
+        Box::new(compile_built(model)?),
+    )];
+    let file = check_compiled("<builder>", &blocks, ctx, &names, None).await?;
     Ok(Report {
-        files: vec![FileReport {
-            path: "<builder>".into(),
-            models: vec![report],
-            checks: Vec::new(),
-        }],
+        files: vec![file],
         strict: false,
     })
 }
@@ -262,18 +261,6 @@ pub async fn check_compiled_in_passes(
         models,
         checks,
     })
-}
-
-async fn run_model(
-    model: &Model,
-    compiled: &CompiledModel,
-    ctx: &SessionContext,
-    names: &DataNames,
-    tags: &mut SharedTags<'_>,
-) -> Result<ModelReport> {
-    let (violations, stats) = staged(compiled, ctx, true, tags).await?;
-    let (assignments, traces) = stats.unwrap_or_default();
-    Ok(model_report(model, names, violations, assignments, traces))
 }
 
 /// A model's report from its violations and counts, with its warnings.

@@ -32,7 +32,7 @@ use datafusion::prelude::{col, lit, SessionContext};
 
 use crate::error::{Error, Result};
 use crate::schema::TABLES;
-use crate::store::{is_dataset, Manifest};
+use crate::store::{is_dataset, listed_parts, Manifest};
 
 /// Trace ids `lo <= trace_id < hi` (an absent bound is open). Trace ids are compared as text,
 /// which for lowercase hex of one length is their numeric order.
@@ -108,24 +108,15 @@ struct Group {
     max: u128,
 }
 
-/// The spans files a session over `dataset` reads: the manifest's parts, else every file.
+/// The spans files a session over `dataset` reads: the manifest's parts, else every part in the
+/// folder.
 fn span_files(dataset: &Path) -> Result<Vec<PathBuf>> {
-    let dir = dataset.join("spans");
-    let names: Vec<String> = match Manifest::load(dataset)? {
-        Some(m) => m.parts.iter().map(|p| format!("{p}.parquet")).collect(),
-        None => {
-            let mut names = Vec::new();
-            for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-                let name = entry.map_err(|e| Error::io(&dir, e))?.file_name();
-                let name = name.to_string_lossy().into_owned();
-                if name.ends_with(".parquet") && !name.starts_with('.') {
-                    names.push(name);
-                }
-            }
-            names
-        }
+    let parts = match Manifest::load(dataset)? {
+        Some(m) => m.parts,
+        None => listed_parts(dataset)?,
     };
-    Ok(names.into_iter().map(|n| dir.join(n)).collect())
+    let dir = dataset.join("spans");
+    Ok(parts.iter().map(|p| dir.join(format!("{p}.parquet"))).collect())
 }
 
 /// Appends the row groups of a spans file; false when one has no usable trace-id statistics.

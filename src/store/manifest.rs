@@ -139,7 +139,7 @@ pub(crate) fn remove_parts(dataset: &Path, parts: &[String]) {
 
 /// Parts in the folder of an older dataset: every `spans/*.parquet` (spans are written last, so
 /// their part is complete).
-fn listed_parts(dataset: &Path) -> Result<Vec<String>> {
+pub(crate) fn listed_parts(dataset: &Path) -> Result<Vec<String>> {
     let dir = dataset.join("spans");
     let mut parts = Vec::new();
     for entry in fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {

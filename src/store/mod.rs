@@ -27,7 +27,7 @@ pub use compact::{compact, CompactStats};
 pub use dataset::{is_dataset, Dataset, WriteOptions};
 pub use layout::{cluster, is_clustered, sorting_columns, PAGE_ROWS};
 pub use leftovers::Cleaned;
-pub(crate) use manifest::sync_dir;
+pub(crate) use manifest::{listed_parts, sync_dir};
 pub use manifest::{Manifest, MANIFEST_FILE, RETIRE_GRACE};
 pub(crate) use stored::part_span_keys;
 pub use stored::{stored_span_keys, SpanKey};

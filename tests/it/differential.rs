@@ -1,6 +1,7 @@
 //! Differential tests: the SQL compiler (`check::model_violations`, the staged plan that `check` and
-//! `watch` run, and that plan run in passes over ranges of trace ids) against the reference evaluator (`reference::evaluate`) on random traces and random
-//! type-valid models from the whole grammar.
+//! `watch` run, and that plan run in passes over ranges of trace ids) against the reference
+//! evaluator (`reference::evaluate`) on random traces and random type-valid models from the whole
+//! grammar.
 //!
 //! Everything is generated with proptest combinators, so a failure shrinks to a small model and a
 //! few spans, printed as model text. `TRACECHECK_PROPTEST_CASES` sets the number of cases.
