@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use tracecheck::pipeline::{decode_paths, DecodeOptions};
-use tracecheck::store::{assemble, Dataset};
+use tracecheck::pipeline::{ingest_paths, DecodeOptions, IngestOptions};
+use tracecheck::store::Dataset;
 use tracecheck::Result;
+
+use super::size::parse_size;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -21,6 +23,10 @@ pub struct Args {
     /// Spans per Parquet file (whole traces are never split).
     #[arg(long, default_value_t = 1_000_000)]
     spans_per_file: usize,
+    /// Memory the ingest may use (e.g. 512MB, 8GB). Inputs estimated to need more are sorted by
+    /// trace-id range through spill files inside the dataset folder and written a range at a time.
+    #[arg(long, default_value = "4GiB", value_parser = parse_size)]
+    memory: usize,
     /// No progress bar and no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -28,40 +34,49 @@ pub struct Args {
 
 pub async fn run(a: Args) -> Result<u8> {
     let started = Instant::now();
-    let options = DecodeOptions::default()
-        .with_keep_going(a.keep_going)
-        .with_progress(!a.quiet);
-    let decoded = decode_paths(&a.inputs, &options)?;
-    let rejected = decoded.tables.rejected_count();
-    let messages: Vec<String> = decoded.tables.rejected().iter().map(|e| e.to_string()).collect();
-    let (parts, stats) = assemble(decoded.tables, a.spans_per_file.max(1))?;
+    let options = IngestOptions::default()
+        .with_decode(
+            DecodeOptions::default()
+                .with_keep_going(a.keep_going)
+                .with_progress(!a.quiet),
+        )
+        .with_spans_per_file(a.spans_per_file)
+        .with_memory(a.memory as u64);
+    // Opened first: a bad output folder fails before any input is read.
     let mut dataset = Dataset::create_or_open(&a.output)?;
-    let mut written = 0;
-    for p in &parts {
-        written += dataset.write_part(p)?;
-    }
+    let done = ingest_paths(&a.inputs, &mut dataset, &options)?;
     if !a.quiet {
         let secs = started.elapsed().as_secs_f64();
+        let stats = &done.assembled;
         eprintln!(
             "ingested {} spans in {} traces from {} services ({} files, {} bytes in, {} bytes of Parquet) in {:.2} s ({:.0} spans/s)",
             stats.spans,
             stats.traces,
             stats.services,
-            decoded.files.len(),
-            decoded.bytes,
-            written,
+            done.files.len(),
+            done.input_bytes,
+            done.written,
             secs,
             stats.spans as f64 / secs.max(1e-9)
         );
+        if let Some((bytes, runs)) = done.spilled {
+            eprintln!(
+                "the input was larger than --memory {}: {bytes} bytes went through spill files, written in {runs} runs of trace-id ranges",
+                a.memory
+            );
+        }
         if stats.duplicates_dropped > 0 || stats.ids_renamed > 0 {
             eprintln!(
                 "duplicate span ids: {} exact duplicates dropped, {} spans given fresh ids (see docs/SCHEMA.md)",
                 stats.duplicates_dropped, stats.ids_renamed
             );
         }
-        if rejected > 0 {
-            eprintln!("skipped {rejected} bad records (--keep-going); the first ones:");
-            for m in messages {
+        if done.rejected_count > 0 {
+            eprintln!(
+                "skipped {} bad records (--keep-going); the first ones:",
+                done.rejected_count
+            );
+            for m in &done.rejected {
                 eprintln!("  {m}");
             }
         }

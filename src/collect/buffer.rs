@@ -5,8 +5,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::packed::{pack, unpack, AttrSets};
 use super::wal::LogCounts;
+use crate::ingest::packed::{pack, unpack, AttrSets};
 use crate::ingest::Span;
 
 /// One trace still receiving spans.

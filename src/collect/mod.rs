@@ -33,7 +33,6 @@ mod buffer;
 mod grpc;
 mod http;
 mod intake;
-mod packed;
 mod running;
 mod sink;
 mod stats;

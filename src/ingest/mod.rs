@@ -19,6 +19,7 @@ mod jaeger;
 mod json_stream;
 mod otlp_json;
 mod otlp_proto;
+pub(crate) mod packed;
 mod raw;
 mod semconv;
 mod shape;

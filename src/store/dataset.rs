@@ -151,6 +151,11 @@ impl Dataset {
         })
     }
 
+    /// A name unique to this writer (time and process), for its files and scratch folders.
+    pub(crate) fn writer_tag(&self) -> &str {
+        &self.batch_id
+    }
+
     /// What opening removed: files a crashed writer left (temporary, or parts never listed).
     pub fn cleaned(&self) -> Cleaned {
         self.cleaned

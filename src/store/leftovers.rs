@@ -1,5 +1,5 @@
-//! Files a crashed writer left behind: temporary files (`.NAME.parquet.tmp`, `manifest.tmp`) and
-//! parts written but never listed in the manifest. Readers never see them (they go by the
+//! Files a crashed writer left behind: temporary files (`.NAME.parquet.tmp`, `manifest.tmp`), an
+//! ingest's spill folder (`.spill-*`) and parts written but never listed in the manifest. Readers never see them (they go by the
 //! manifest), but they take space forever unless removed.
 //!
 //! Removal is safe only when no other process is writing: a writer's fresh part is unlisted until
@@ -13,6 +13,7 @@ use std::fs::{self, File};
 use std::path::Path;
 
 use super::manifest::Manifest;
+use super::spill::SCRATCH_PREFIX;
 use crate::error::{Error, Result};
 use crate::schema::TABLES;
 
@@ -81,6 +82,19 @@ fn clean(dataset: &Path) -> Result<Cleaned> {
                 }
             }
         }
+        // A crashed ingest's spill folder: only a running writer uses one, and none is running.
+        if let Ok(entries) = fs::read_dir(dataset) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                if !name.to_string_lossy().starts_with(SCRATCH_PREFIX) || !entry.path().is_dir() {
+                    continue;
+                }
+                for file in fs::read_dir(entry.path()).into_iter().flatten().flatten() {
+                    remove(&file.path());
+                }
+                let _ = fs::remove_dir(entry.path());
+            }
+        }
         // `manifest.tmp` is ours to remove: we hold the manifest lock. `tracecheck.tmp` is written
         // only by `upgrade`, a writer, so none is being written now.
         for tmp in ["manifest.tmp", "tracecheck.tmp"] {
@@ -118,10 +132,12 @@ mod tests {
             ("manifest.tmp", false),
             ("spans/notes.txt", true),
             ("wal/00000000000000000001.wal", true),
+            (".spill-dead-1/0001.spans", false),
         ];
         // Another writer is open (its fresh parts look just like leftovers): nothing is touched.
         let other = Dataset::create_or_open(ds).unwrap();
         fs::create_dir_all(ds.join("wal")).unwrap();
+        fs::create_dir_all(ds.join(".spill-dead-1")).unwrap();
         for (f, _) in files {
             fs::write(ds.join(f), b"x").unwrap();
         }
@@ -129,9 +145,10 @@ mod tests {
         assert!(files.iter().all(|(f, _)| ds.join(f).exists()));
         drop(other);
         let cleaned = Dataset::create_or_open(ds).unwrap().cleaned();
-        assert_eq!(cleaned, Cleaned { files: 3, bytes: 3 });
+        assert_eq!(cleaned, Cleaned { files: 4, bytes: 4 });
         for (f, kept) in files {
             assert_eq!(ds.join(f).exists(), kept, "{f}");
         }
+        assert!(!ds.join(".spill-dead-1").exists());
     }
 }

@@ -10,6 +10,7 @@
 //! DATASET/refs/part-*.parquet
 //! DATASET/logs/part-*.parquet
 //! DATASET/wal/NNNN.wal             the collector's write-ahead log (`collect::wal`); readers ignore it
+//! DATASET/.spill-*/                 an ingest's spill files while it runs (`spill`); readers ignore it
 //! ```
 
 mod assemble;
@@ -18,6 +19,7 @@ mod dataset;
 mod layout;
 mod leftovers;
 mod manifest;
+mod spill;
 mod stored;
 mod stream;
 mod upgrade;
@@ -29,6 +31,7 @@ pub use layout::{cluster, is_clustered, sorting_columns, PAGE_ROWS};
 pub use leftovers::Cleaned;
 pub(crate) use manifest::{listed_parts, sync_dir};
 pub use manifest::{Manifest, MANIFEST_FILE, RETIRE_GRACE};
+pub use spill::{Spill, SpillStats, BUCKETS as SPILL_BUCKETS};
 pub(crate) use stored::part_span_keys;
 pub use stored::{stored_span_keys, SpanKey};
 pub use stream::{PartStream, StreamStats};

@@ -19,6 +19,7 @@ mod formats;
 mod hardening;
 mod html;
 mod html_escape;
+mod ingest_spill;
 mod jaeger_suite;
 mod model_limits;
 mod python_sdk;
