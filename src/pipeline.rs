@@ -168,8 +168,9 @@ fn decode_paths_into(files: &[PathBuf], options: &DecodeOptions, sink: &mut dyn 
     })
 }
 
-/// Memory an ingest may use unless told otherwise (`ingest --memory`).
-pub const DEFAULT_INGEST_MEMORY: u64 = 4 << 30;
+/// Memory an ingest may use unless told otherwise (`ingest --memory`). Not more by default: runs of
+/// a few hundred thousand spans took less CPU than one run of a million (BENCHMARKS.md).
+pub const DEFAULT_INGEST_MEMORY: u64 = 1 << 30;
 
 /// Peak memory of an ingest held in memory, per byte of (uncompressed) input: measured 15 for OTLP
 /// protobuf (2.8 GiB for 190 MB) and 6.4 for OTLP/JSON; the larger is taken for every format.
@@ -180,7 +181,7 @@ const GZIP_RATIO: u64 = 8;
 
 /// Peak memory per span while a spilled run is read back, assembled and written (measured, see
 /// BENCHMARKS.md "Ingest larger than memory").
-pub const RUN_BYTES_PER_SPAN: u64 = 3_000;
+pub const RUN_BYTES_PER_SPAN: u64 = 4_000;
 
 /// Options for [`ingest_paths`].
 ///

@@ -24,8 +24,9 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000_000)]
     spans_per_file: usize,
     /// Memory the ingest may use (e.g. 512MB, 8GB). Inputs estimated to need more are sorted by
-    /// trace-id range through spill files inside the dataset folder and written a range at a time.
-    #[arg(long, default_value = "4GiB", value_parser = parse_size)]
+    /// trace-id range through spill files inside the dataset folder and written a range at a time
+    /// (measured: this also takes less CPU than holding a large input whole).
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
     memory: usize,
     /// No progress bar and no summary.
     #[arg(short, long)]

@@ -185,8 +185,8 @@ impl Spill {
     }
 
     /// Assembles and writes the spilled spans to `dataset`, a run of adjacent buckets of at most
-    /// `run_spans` spans at a time (a bucket larger than that is a run of its own), in parts of
-    /// about `spans_per_file` spans. `on_run` is told each run's number of buckets as it is written.
+    /// `run_spans` spans at a time (a bucket larger than that is a run of its own), in parts of at
+    /// most about `spans_per_file` spans, of even size within a run. `on_run` is told each run's number of buckets as it is written.
     pub fn finish(
         mut self,
         dataset: &mut Dataset,
@@ -212,7 +212,10 @@ impl Spill {
                 end += 1;
             }
             if spans > 0 {
-                self.write_run(start..end, dataset, spans_per_file, &mut stats)?;
+                // Parts of even size: a run of 1.2M spans is two parts of 0.6M, not 1M and 0.2M.
+                let parts = (spans as usize).div_ceil(spans_per_file.max(1));
+                let per_part = (spans as usize).div_ceil(parts);
+                self.write_run(start..end, dataset, per_part, &mut stats)?;
             }
             on_run(end - start);
             start = end;

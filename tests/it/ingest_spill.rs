@@ -122,7 +122,7 @@ fn a_spilled_ingest_writes_what_an_ingest_in_memory_writes() {
         String::from_utf8(out.stderr).unwrap()
     };
     let direct = ingest("direct", &[]);
-    // 1 MiB is far below the inputs' estimated footprint, and runs of 349 spans (1 MiB / 3,000
+    // 1 MiB is far below the inputs' estimated footprint, and runs of 262 spans (1 MiB / 4,000
     // bytes) make many runs; small files make several parts per run.
     let spilled = ingest("spilled", &["--memory", "1MB", "--spans-per-file", "2000"]);
     assert!(!direct.contains("spill files"), "{direct}");
