@@ -29,6 +29,7 @@ pub mod schema;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod traceql;
 pub mod watch;
 
 pub use error::{Error, Result};
