@@ -282,19 +282,18 @@ fn estimated_memory(files: &[PathBuf]) -> u64 {
         .saturating_mul(DIRECT_BYTES_PER_INPUT_BYTE)
 }
 
-/// Decodes `paths` (files or folders) and writes their spans to `dataset` as parts of whole traces.
+/// Decodes `paths` (files or folders) and writes their spans to the dataset at `output` (created if
+/// need be; a new dataset is not left behind if the ingest fails) as parts of whole traces.
 /// An input whose estimated footprint exceeds `options.memory` goes through spill files by trace-id
 /// range (`store::Spill`), so its size is bounded by disk, not memory.
 ///
 /// ```no_run
 /// use tracecheck::pipeline::{ingest_paths, IngestOptions};
-/// use tracecheck::store::Dataset;
-/// let mut ds = Dataset::create_or_open("out".as_ref())?;
-/// let done = ingest_paths(&["traces/".into()], &mut ds, &IngestOptions::default())?;
+/// let done = ingest_paths(&["traces/".into()], "out".as_ref(), &IngestOptions::default())?;
 /// println!("{} spans", done.assembled.spans);
 /// # Ok::<(), tracecheck::Error>(())
 /// ```
-pub fn ingest_paths(paths: &[PathBuf], dataset: &mut Dataset, options: &IngestOptions) -> Result<Ingested> {
+pub fn ingest_paths(paths: &[PathBuf], output: &Path, options: &IngestOptions) -> Result<Ingested> {
     let files = expand_inputs(paths)?;
     if estimated_memory(&files) <= options.memory {
         let mut tables = RawTables::new(options.decode.keep_going);
@@ -302,6 +301,9 @@ pub fn ingest_paths(paths: &[PathBuf], dataset: &mut Dataset, options: &IngestOp
         let rejected_count = tables.rejected_count();
         let rejected = std::mem::take(&mut tables.rejected);
         let (parts, assembled) = assemble(tables, options.spans_per_file)?;
+        // Opened only now: an input that does not decode leaves no dataset behind.
+        let mut dataset = Dataset::create_or_open(output)?;
+        let dataset = &mut dataset;
         let mut written = 0;
         for p in &parts {
             written += dataset.write_part(p)?;
@@ -317,11 +319,24 @@ pub fn ingest_paths(paths: &[PathBuf], dataset: &mut Dataset, options: &IngestOp
             spilled: None,
         });
     }
+    // The spill files live in the dataset folder, so it is opened first; if it is new and the
+    // ingest fails, it is removed again, as an ingest held in memory would not have created it.
+    let created = !output.exists();
+    let mut dataset = Dataset::create_or_open(output)?;
+    let result = ingest_spilled(&files, &mut dataset, options);
+    if result.is_err() && created {
+        drop(dataset);
+        let _ = std::fs::remove_dir_all(output);
+    }
+    result
+}
+
+fn ingest_spilled(files: &[PathBuf], dataset: &mut Dataset, options: &IngestOptions) -> Result<Ingested> {
     // Buffers are appended to the spill files at an eighth of the memory (at most 256 MiB: larger
     // writes gain nothing).
     let flush = (options.memory / 8).clamp(1 << 16, 256 << 20) as usize;
     let mut spill = Spill::new(dataset, options.decode.keep_going, flush)?;
-    let decoded = decode_paths_into(&files, &options.decode, &mut spill)?;
+    let decoded = decode_paths_into(files, &options.decode, &mut spill)?;
     let rejected_count = spill.rejected_count();
     let rejected = spill.take_rejected();
     let bar = (options.decode.progress && spill.span_count() > 0).then(|| {

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use tracecheck::pipeline::{ingest_paths, DecodeOptions, IngestOptions};
-use tracecheck::store::Dataset;
 use tracecheck::Result;
 
 use super::size::parse_size;
@@ -43,9 +42,7 @@ pub async fn run(a: Args) -> Result<u8> {
         )
         .with_spans_per_file(a.spans_per_file)
         .with_memory(a.memory as u64);
-    // Opened first: a bad output folder fails before any input is read.
-    let mut dataset = Dataset::create_or_open(&a.output)?;
-    let done = ingest_paths(&a.inputs, &mut dataset, &options)?;
+    let done = ingest_paths(&a.inputs, &a.output, &options)?;
     if !a.quiet {
         let secs = started.elapsed().as_secs_f64();
         let stats = &done.assembled;

@@ -173,3 +173,40 @@ fn a_spilled_ingest_writes_what_an_ingest_in_memory_writes() {
     };
     assert_eq!(check("direct"), check("spilled"));
 }
+
+#[test]
+fn a_failed_spilled_ingest_leaves_no_new_dataset_and_an_old_one_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_inputs(d);
+    // Without --keep-going the bad span fails the ingest, after the good files were spilled.
+    let args = |out: &'static str| {
+        [
+            "ingest",
+            "in-0.pb",
+            "in-1.pb",
+            "in-mixed.json",
+            "-o",
+            out,
+            "--memory",
+            "1MB",
+        ]
+    };
+    let out = tracecheck(&args("new"), d);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in-mixed.json"));
+    assert!(!d.join("new").exists(), "a failed ingest left a dataset behind");
+
+    let out = tracecheck(&["ingest", "in-2.pb", "-o", "old"], d);
+    assert!(out.status.success());
+    let before = rows(d, "old", "spans");
+    let out = tracecheck(&args("old"), d);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(rows(d, "old", "spans"), before);
+    let left: Vec<String> = fs::read_dir(d.join("old"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".spill"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -29,6 +29,7 @@ mod schema_doc;
 mod seed_unit;
 mod show;
 mod sql_guard;
+mod traceql_cases;
 mod upgrade;
 mod watch;
 mod watch_windows;
