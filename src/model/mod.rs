@@ -33,6 +33,7 @@
 
 pub mod ast;
 pub mod builder;
+pub(crate) mod cursor;
 pub mod diag;
 pub mod field;
 pub mod format;

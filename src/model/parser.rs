@@ -19,6 +19,7 @@
 use std::ops::Range;
 
 use super::ast::*;
+use super::cursor::Cursor;
 use super::diag::ModelError;
 use super::lexer::{describe, lex, Comment, Keyword, Tok, Token};
 
@@ -41,9 +42,7 @@ mod selector;
 pub fn parse_file(source: &str) -> Result<File, ModelError> {
     let lexed = lex(source)?;
     let mut parser = Parser {
-        source,
-        tokens: lexed.tokens,
-        pos: 0,
+        cursor: Cursor::new(source, lexed.tokens),
         comments: lexed.comments,
         next_comment: 0,
         lets: Vec::new(),
@@ -56,9 +55,8 @@ pub(crate) type PResult<T> = Result<T, ModelError>;
 
 /// Parser state: the tokens, the comments not yet attached, and the lets of the current model.
 pub(crate) struct Parser<'a> {
-    pub(crate) source: &'a str,
-    tokens: Vec<Token>,
-    pos: usize,
+    /// The source, its tokens and the position (`cursor.rs`); the parser derefs to it.
+    cursor: Cursor<'a, Token>,
     comments: Vec<Comment>,
     next_comment: usize,
     /// Let names declared so far in the current model, with where.
@@ -80,54 +78,27 @@ pub(crate) const MAX_EXPECTS: usize = 512;
 /// Comparison operators as listed in errors.
 pub(crate) const CMP_OPS: [&str; 8] = ["`=`", "`!=`", "`<`", "`<=`", "`>`", "`>=`", "`=~`", "`contains`"];
 
-// Cursor helpers.
+impl<'a> std::ops::Deref for Parser<'a> {
+    type Target = Cursor<'a, Token>;
+    fn deref(&self) -> &Self::Target {
+        &self.cursor
+    }
+}
+
+impl std::ops::DerefMut for Parser<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.cursor
+    }
+}
+
+// Cursor helpers of the model language.
 impl Parser<'_> {
-    pub(crate) fn peek(&self) -> &Tok {
-        &self.tokens[self.pos].tok
-    }
-
-    pub(crate) fn peek_at(&self, n: usize) -> &Tok {
-        let i = (self.pos + n).min(self.tokens.len() - 1);
-        &self.tokens[i].tok
-    }
-
-    /// The span of the next token.
-    pub(crate) fn here(&self) -> Range<usize> {
-        self.tokens[self.pos].span.clone()
-    }
-
-    /// The end of the last consumed token.
-    pub(crate) fn prev_end(&self) -> usize {
-        if self.pos == 0 {
-            0
-        } else {
-            self.tokens[self.pos - 1].span.end
-        }
-    }
-
-    /// A span from `start` to the end of the last consumed token.
-    pub(crate) fn since(&self, start: usize) -> Span {
-        Span(start..self.prev_end().max(start))
-    }
-
-    pub(crate) fn advance(&mut self) -> Token {
-        let t = self.tokens[self.pos].clone();
-        if self.pos < self.tokens.len() - 1 {
-            self.pos += 1;
-        }
-        t
-    }
-
     pub(crate) fn is_kw(&self, kw: Keyword) -> bool {
         *self.peek() == Tok::Keyword(kw)
     }
 
     pub(crate) fn eat_kw(&mut self, kw: Keyword) -> Option<Range<usize>> {
         self.is_kw(kw).then(|| self.advance().span)
-    }
-
-    pub(crate) fn eat(&mut self, tok: &Tok) -> Option<Range<usize>> {
-        (self.peek() == tok).then(|| self.advance().span)
     }
 
     /// Consumes `tok` or fails with "expected `what`".
@@ -152,9 +123,8 @@ impl Parser<'_> {
     /// missing operator or parenthesis), so the error points there.
     pub(crate) fn unexpected_after<S: AsRef<str>>(&self, expected: &[S]) -> ModelError {
         let mut err = self.unexpected(expected);
-        let prev = self.prev_end();
-        if self.pos > 0 && self.source[prev..self.here().start].contains('\n') {
-            err.span = prev..prev;
+        if let Some(end) = self.missing_at_line_end() {
+            err.span = end..end;
         }
         err
     }

@@ -29,6 +29,7 @@ use std::ops::Range;
 use super::ast::*;
 use super::error::TraceQlError;
 use super::lexer::{self, describe, Tok, Token};
+use crate::model::cursor::Cursor;
 
 mod field;
 mod metrics;
@@ -50,63 +51,33 @@ pub(crate) const MAX_NESTING: usize = 64;
 pub fn parse(source: &str) -> Result<Query, TraceQlError> {
     let tokens = lexer::lex(source)?;
     let mut parser = Parser {
-        source,
-        tokens,
-        pos: 0,
+        cursor: Cursor::new(source, tokens),
         nesting: 0,
     };
     parser.query()
 }
 
 pub(crate) struct Parser<'a> {
-    source: &'a str,
-    tokens: Vec<Token>,
-    pos: usize,
+    /// The source, its tokens and the position (the model parser's cursor); the parser derefs to it.
+    cursor: Cursor<'a, Token>,
     nesting: usize,
 }
 
-// Cursor helpers.
+impl<'a> std::ops::Deref for Parser<'a> {
+    type Target = Cursor<'a, Token>;
+    fn deref(&self) -> &Self::Target {
+        &self.cursor
+    }
+}
+
+impl std::ops::DerefMut for Parser<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.cursor
+    }
+}
+
+// Cursor helpers of TraceQL.
 impl Parser<'_> {
-    pub(crate) fn peek(&self) -> &Tok {
-        &self.tokens[self.pos].tok
-    }
-
-    pub(crate) fn peek_at(&self, n: usize) -> &Tok {
-        let i = (self.pos + n).min(self.tokens.len() - 1);
-        &self.tokens[i].tok
-    }
-
-    /// The span of the next token.
-    pub(crate) fn here(&self) -> Range<usize> {
-        self.tokens[self.pos].span.clone()
-    }
-
-    /// The end of the last consumed token.
-    pub(crate) fn prev_end(&self) -> usize {
-        if self.pos == 0 {
-            0
-        } else {
-            self.tokens[self.pos - 1].span.end
-        }
-    }
-
-    /// A span from `start` to the end of the last consumed token.
-    pub(crate) fn since(&self, start: usize) -> Span {
-        Span(start..self.prev_end().max(start))
-    }
-
-    pub(crate) fn advance(&mut self) -> Token {
-        let t = self.tokens[self.pos].clone();
-        if self.pos < self.tokens.len() - 1 {
-            self.pos += 1;
-        }
-        t
-    }
-
-    pub(crate) fn eat(&mut self, tok: &Tok) -> Option<Range<usize>> {
-        (self.peek() == tok).then(|| self.advance().span)
-    }
-
     pub(crate) fn is_ident(&self, word: &str) -> bool {
         matches!(self.peek(), Tok::Ident(w) if w == word)
     }
@@ -117,9 +88,8 @@ impl Parser<'_> {
     pub(crate) fn expect(&mut self, tok: &Tok, what: &[&str]) -> PResult<Range<usize>> {
         self.eat(tok).ok_or_else(|| {
             let mut err = self.unexpected(what);
-            let prev = self.prev_end();
-            if self.pos > 0 && self.source[prev..self.here().start].contains('\n') {
-                err.span = prev..prev;
+            if let Some(end) = self.missing_at_line_end() {
+                err.span = end..end;
             }
             err
         })
@@ -141,17 +111,17 @@ impl Parser<'_> {
 
     /// A hint for a common slip at the next token.
     fn slip_hint(&self) -> Option<String> {
-        let prev = (self.pos > 0).then(|| &self.tokens[self.pos - 1].tok);
-        match (prev, self.peek()) {
-            (Some(Tok::Int(_) | Tok::Float(_)), Tok::Ident(unit))
+        let prev = self.previous();
+        match (prev.map(|t| (&t.tok, t.span.clone())), self.peek()) {
+            (Some((Tok::Int(_) | Tok::Float(_), number)), Tok::Ident(unit))
                 if ["ns", "us", "ms", "s", "m", "h", "d", "w", "y"].contains(&unit.as_str()) =>
             {
-                let number = &self.source[self.tokens[self.pos - 1].span.clone()];
+                let number = &self.source[number];
                 Some(format!(
                     "a duration is written without a space before its unit: `{number}{unit}`"
                 ))
             }
-            (Some(Tok::Eq), Tok::Eq) => Some("equality is written with one `=`".to_string()),
+            (Some((Tok::Eq, _)), Tok::Eq) => Some("equality is written with one `=`".to_string()),
             (_, Tok::Ident(w)) if w == "and" => Some("`and` is written `&&`".to_string()),
             (_, Tok::Ident(w)) if w == "or" => Some("`or` is written `||`".to_string()),
             (_, Tok::Ident(w)) if w == "not" => Some("`not` is written `!`".to_string()),
