@@ -299,7 +299,7 @@ pub fn ingest_paths(paths: &[PathBuf], output: &Path, options: &IngestOptions) -
         let mut tables = RawTables::new(options.decode.keep_going);
         let decoded = decode_paths_into(&files, &options.decode, &mut tables)?;
         let rejected_count = tables.rejected_count();
-        let rejected = std::mem::take(&mut tables.rejected);
+        let rejected = tables.take_rejected();
         let (parts, assembled) = assemble(tables, options.spans_per_file)?;
         // Opened only now: an input that does not decode leaves no dataset behind.
         let mut dataset = Dataset::create_or_open(output)?;

@@ -21,6 +21,7 @@ mod otlp_json;
 mod otlp_proto;
 pub(crate) mod packed;
 mod raw;
+pub(crate) mod rejects;
 mod semconv;
 mod shape;
 mod span;

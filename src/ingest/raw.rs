@@ -12,6 +12,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::rejects::Rejects;
 use super::semconv::Promoted;
 use super::span::{Attr, Span, SpanKind, Value};
 use super::SpanSink;
@@ -19,9 +20,6 @@ use crate::error::{Error, Result};
 
 /// Rows per chunk: chunks keep every string column far below Arrow's 2 GiB offset limit.
 const CHUNK_SPANS: usize = 1 << 16;
-
-/// How many rejected records are kept (with their messages) for the summary.
-const KEEP_REJECTED: usize = 20;
 
 /// Decoded spans of one ingest run, as Arrow column chunks plus id vectors.
 ///
@@ -32,10 +30,8 @@ const KEEP_REJECTED: usize = 20;
 /// assert_eq!(raw.span_count(), 1);
 /// ```
 pub struct RawTables {
-    keep_going: bool,
     /// Records skipped with `--keep-going`.
-    pub(crate) rejected: Vec<Error>,
-    pub(crate) rejected_count: usize,
+    rejects: Rejects,
     // Per span, global index = position in these vectors.
     pub(crate) trace_ids: Vec<u128>,
     pub(crate) span_ids: Vec<u64>,
@@ -70,9 +66,7 @@ impl RawTables {
     /// ```
     pub fn new(keep_going: bool) -> RawTables {
         RawTables {
-            keep_going,
-            rejected: Vec::new(),
-            rejected_count: 0,
+            rejects: Rejects::new(keep_going),
             trace_ids: Vec::new(),
             span_ids: Vec::new(),
             parents: Vec::new(),
@@ -112,7 +106,7 @@ impl RawTables {
     /// assert_eq!(tracecheck::ingest::RawTables::new(true).rejected_count(), 0);
     /// ```
     pub fn rejected_count(&self) -> usize {
-        self.rejected_count
+        self.rejects.count()
     }
 
     /// The first rejected records' errors (at most 20).
@@ -121,7 +115,12 @@ impl RawTables {
     /// assert!(tracecheck::ingest::RawTables::new(true).rejected().is_empty());
     /// ```
     pub fn rejected(&self) -> &[Error] {
-        &self.rejected
+        self.rejects.first()
+    }
+
+    /// Takes the kept rejected records' errors out (the count stays).
+    pub(crate) fn take_rejected(&mut self) -> Vec<Error> {
+        self.rejects.take_first()
     }
 
     /// Closes the open chunk so that every pushed row is in `*_chunks`.
@@ -224,14 +223,7 @@ impl SpanSink for RawTables {
     }
 
     fn reject(&mut self, err: Error) -> Result<()> {
-        if !self.keep_going {
-            return Err(err);
-        }
-        self.rejected_count += 1;
-        if self.rejected.len() < KEEP_REJECTED {
-            self.rejected.push(err);
-        }
-        Ok(())
+        self.rejects.reject(err)
     }
 }
 

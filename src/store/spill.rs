@@ -24,15 +24,13 @@ use super::assemble::{assemble, AssembleStats};
 use super::dataset::Dataset;
 use crate::error::{Error, Result};
 use crate::ingest::packed::{pack_traced, AttrSets, Unpacker};
+use crate::ingest::rejects::Rejects;
 use crate::ingest::{RawTables, Span, SpanSink};
 
 /// Spill files, one per range of trace ids (the top ten bits of the id). With a run per bucket
 /// at most, an input up to about a thousand times the memory given still writes each run within
 /// it; beyond that a run is one bucket, however large.
 pub const BUCKETS: usize = 1024;
-
-/// How many rejected records are kept (with their messages) for the summary, as `RawTables` does.
-const KEEP_REJECTED: usize = 20;
 
 /// The bucket of a trace id: its top ten bits, so buckets in order are trace ids in order.
 fn bucket_of(trace_id: u128) -> usize {
@@ -98,9 +96,8 @@ pub struct Spill {
     flush_bytes: usize,
     /// Bytes appended to the files so far.
     spilled: u64,
-    keep_going: bool,
-    rejected: Vec<Error>,
-    rejected_count: usize,
+    /// Records skipped with `keep_going`.
+    rejects: Rejects,
     /// Kept to report distinct services as a direct ingest does.
     services: HashSet<Arc<str>>,
 }
@@ -131,9 +128,7 @@ impl Spill {
             buffered: 0,
             flush_bytes: flush_bytes.max(1),
             spilled: 0,
-            keep_going,
-            rejected: Vec::new(),
-            rejected_count: 0,
+            rejects: Rejects::new(keep_going),
             services: HashSet::new(),
         })
     }
@@ -145,17 +140,17 @@ impl Spill {
 
     /// Records skipped with `keep_going`.
     pub fn rejected_count(&self) -> usize {
-        self.rejected_count
+        self.rejects.count()
     }
 
     /// The first rejected records' errors (at most 20).
     pub fn rejected(&self) -> &[Error] {
-        &self.rejected
+        self.rejects.first()
     }
 
     /// Takes the kept rejected records' errors out (the count stays).
     pub fn take_rejected(&mut self) -> Vec<Error> {
-        std::mem::take(&mut self.rejected)
+        self.rejects.take_first()
     }
 
     fn bucket_file(&self, i: usize) -> PathBuf {
@@ -280,14 +275,7 @@ impl SpanSink for Spill {
     }
 
     fn reject(&mut self, err: Error) -> Result<()> {
-        if !self.keep_going {
-            return Err(err);
-        }
-        self.rejected_count += 1;
-        if self.rejected.len() < KEEP_REJECTED {
-            self.rejected.push(err);
-        }
-        Ok(())
+        self.rejects.reject(err)
     }
 }
 
