@@ -24,6 +24,21 @@ pub enum SpanKind {
 }
 
 impl SpanKind {
+    /// Every kind, in the order of the OpenTelemetry enum.
+    ///
+    /// ```
+    /// use tracecheck::ingest::SpanKind;
+    /// assert_eq!(SpanKind::ALL.map(SpanKind::as_str)[2], "server");
+    /// ```
+    pub const ALL: [SpanKind; 6] = [
+        SpanKind::Unspecified,
+        SpanKind::Internal,
+        SpanKind::Server,
+        SpanKind::Client,
+        SpanKind::Producer,
+        SpanKind::Consumer,
+    ];
+
     /// The lowercase name stored in the `kind` column.
     ///
     /// ```
@@ -111,6 +126,14 @@ pub enum StatusCode {
 }
 
 impl StatusCode {
+    /// Every status, in the order of the OpenTelemetry enum.
+    ///
+    /// ```
+    /// use tracecheck::ingest::StatusCode;
+    /// assert_eq!(StatusCode::ALL.map(StatusCode::as_str), ["unset", "ok", "error"]);
+    /// ```
+    pub const ALL: [StatusCode; 3] = [StatusCode::Unset, StatusCode::Ok, StatusCode::Error];
+
     /// The lowercase name stored in the `status` column.
     ///
     /// ```

@@ -365,8 +365,8 @@ impl BinaryOp {
 /// A literal value.
 ///
 /// ```
-/// use tracecheck::traceql::ast::{Literal, Status};
-/// assert_eq!(Literal::Status(Status::Error).to_string(), "error");
+/// use tracecheck::traceql::ast::{Literal, StatusCode};
+/// assert_eq!(Literal::Status(StatusCode::Error).to_string(), "error");
 /// assert_eq!(Literal::Duration(std::time::Duration::from_millis(1500)).to_string(), "1500ms");
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -384,67 +384,14 @@ pub enum Literal {
     /// `nil`: no value (`span.x != nil` tests that an attribute exists).
     Nil,
     /// `ok`, `error` or `unset`.
-    Status(Status),
+    Status(StatusCode),
     /// `unspecified`, `internal`, `server`, `client`, `producer` or `consumer`.
     Kind(SpanKind),
 }
 
-/// Values of `status`.
-///
-/// ```
-/// assert_eq!(tracecheck::traceql::ast::Status::Unset.as_str(), "unset");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // each variant is the keyword of the same name
-pub enum Status {
-    Ok,
-    Error,
-    Unset,
-}
-
-impl Status {
-    /// Every status with its keyword.
-    pub const ALL: [(&'static str, Status); 3] =
-        [("ok", Status::Ok), ("error", Status::Error), ("unset", Status::Unset)];
-
-    /// The keyword.
-    pub fn as_str(self) -> &'static str {
-        Status::ALL.iter().find(|(_, s)| *s == self).map_or("?", |(n, _)| n)
-    }
-}
-
-/// Values of `kind`.
-///
-/// ```
-/// assert_eq!(tracecheck::traceql::ast::SpanKind::Consumer.as_str(), "consumer");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // each variant is the keyword of the same name
-pub enum SpanKind {
-    Unspecified,
-    Internal,
-    Server,
-    Client,
-    Producer,
-    Consumer,
-}
-
-impl SpanKind {
-    /// Every kind with its keyword.
-    pub const ALL: [(&'static str, SpanKind); 6] = [
-        ("unspecified", SpanKind::Unspecified),
-        ("internal", SpanKind::Internal),
-        ("server", SpanKind::Server),
-        ("client", SpanKind::Client),
-        ("producer", SpanKind::Producer),
-        ("consumer", SpanKind::Consumer),
-    ];
-
-    /// The keyword.
-    pub fn as_str(self) -> &'static str {
-        SpanKind::ALL.iter().find(|(_, k)| *k == self).map_or("?", |(n, _)| n)
-    }
-}
+/// The values of `status` and `kind` are the stored ones: their keywords are the names in the
+/// `status` and `kind` columns.
+pub use crate::ingest::{SpanKind, StatusCode};
 
 mod fields;
 pub use fields::{Attribute, AttributeScope, FieldRef, Intrinsic, SCOPED_INTRINSICS, UNSCOPED_INTRINSICS};

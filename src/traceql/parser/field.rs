@@ -39,15 +39,15 @@ pub(crate) fn keyword_literal(word: &str) -> Option<Literal> {
         "true" => Some(Literal::Bool(true)),
         "false" => Some(Literal::Bool(false)),
         "nil" => Some(Literal::Nil),
-        _ => Status::ALL
-            .iter()
-            .find(|(n, _)| *n == word)
-            .map(|(_, s)| Literal::Status(*s))
+        _ => StatusCode::ALL
+            .into_iter()
+            .find(|s| s.as_str() == word)
+            .map(Literal::Status)
             .or_else(|| {
                 SpanKind::ALL
-                    .iter()
-                    .find(|(n, _)| *n == word)
-                    .map(|(_, k)| Literal::Kind(*k))
+                    .into_iter()
+                    .find(|k| k.as_str() == word)
+                    .map(Literal::Kind)
             }),
     }
 }
@@ -58,8 +58,8 @@ fn known_words() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|(n, _)| *n)
         .chain(["true", "false", "nil"])
-        .chain(Status::ALL.iter().map(|(n, _)| *n))
-        .chain(SpanKind::ALL.iter().map(|(n, _)| *n))
+        .chain(StatusCode::ALL.map(StatusCode::as_str))
+        .chain(SpanKind::ALL.map(SpanKind::as_str))
 }
 
 impl Parser<'_> {

@@ -22,8 +22,8 @@ fn literal() -> impl Strategy<Value = Literal> {
         (0u64..100).prop_map(|n| Literal::Duration(Duration::from_millis(n * 250))),
         any::<bool>().prop_map(Literal::Bool),
         Just(Literal::Nil),
-        prop::sample::select(Status::ALL.map(|(_, s)| s).to_vec()).prop_map(Literal::Status),
-        prop::sample::select(SpanKind::ALL.map(|(_, k)| k).to_vec()).prop_map(Literal::Kind),
+        prop::sample::select(StatusCode::ALL.to_vec()).prop_map(Literal::Status),
+        prop::sample::select(SpanKind::ALL.to_vec()).prop_map(Literal::Kind),
     ]
 }
 
