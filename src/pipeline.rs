@@ -119,12 +119,24 @@ pub const TRACE_EXTENSIONS: &[&str] = &[".json", ".jsonl", ".ndjson", ".pb", ".b
 /// ```
 pub fn decode_paths(paths: &[PathBuf], options: &DecodeOptions) -> Result<Decoded> {
     let mut tables = RawTables::new(options.keep_going);
-    let d = decode_paths_into(&expand_inputs(paths)?, options, &mut tables)?;
-    Ok(Decoded { tables, ..d })
+    let read = decode_paths_into(&expand_inputs(paths)?, options, &mut tables)?;
+    Ok(Decoded {
+        tables,
+        files: read.files,
+        bytes: read.bytes,
+        seconds: read.seconds,
+    })
 }
 
-/// Decodes `files` (already expanded) into `sink`; the returned `tables` are empty.
-fn decode_paths_into(files: &[PathBuf], options: &DecodeOptions, sink: &mut dyn SpanSink) -> Result<Decoded> {
+/// What [`decode_paths_into`] read: [`Decoded`] without the spans, which went to a sink.
+struct Read {
+    files: Vec<(PathBuf, Format)>,
+    bytes: u64,
+    seconds: f64,
+}
+
+/// Decodes `files` (already expanded) into `sink`.
+fn decode_paths_into(files: &[PathBuf], options: &DecodeOptions, sink: &mut dyn SpanSink) -> Result<Read> {
     let started = Instant::now();
     let total: u64 = files
         .iter()
@@ -160,8 +172,7 @@ fn decode_paths_into(files: &[PathBuf], options: &DecodeOptions, sink: &mut dyn 
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok(Decoded {
-        tables: RawTables::new(false),
+    Ok(Read {
         files: detected,
         bytes: total,
         seconds: started.elapsed().as_secs_f64(),
@@ -303,7 +314,6 @@ pub fn ingest_paths(paths: &[PathBuf], output: &Path, options: &IngestOptions) -
         let (parts, assembled) = assemble(tables, options.spans_per_file)?;
         // Opened only now: an input that does not decode leaves no dataset behind.
         let mut dataset = Dataset::create_or_open(output)?;
-        let dataset = &mut dataset;
         let mut written = 0;
         for p in &parts {
             written += dataset.write_part(p)?;
