@@ -111,6 +111,22 @@ impl TraceQlError {
         self.as_model_error().line_col(source)
     }
 
+    /// The error as the crate's [`Error`](crate::Error), rendered at the edge like a model error
+    /// (`query` names the source in positions).
+    ///
+    /// ```
+    /// let text = "{ .a = }";
+    /// let e = tracecheck::traceql::parse(text).unwrap_err().into_error("query", text);
+    /// assert!(e.to_string().starts_with("query:1:8:"), "{e}");
+    /// ```
+    pub fn into_error(self, name: &str, query: &str) -> crate::Error {
+        crate::Error::Model {
+            file: name.to_string(),
+            source_text: query.to_string(),
+            error: Box::new(self.as_model_error()),
+        }
+    }
+
     /// The same data as a model error, whose renderer is shared so both languages' errors look
     /// alike.
     fn as_model_error(&self) -> ModelError {

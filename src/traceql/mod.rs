@@ -12,9 +12,11 @@
 //! | parse | tokens | [`Query`] (aliases normalised, spans on nodes) | [`parser`] |
 //! | print | [`Query`] | fully parenthesised TraceQL (`Display`) | [`ast`] |
 //! | report | [`TraceQlError`] + query | text with the offending span underlined (ariadne) | [`error`] |
+//! | compile | [`Query`] | SQL over the four tables, and the shape of its rows | [`compile`] |
+//! | run | SQL | Arrow record batches, on any engine | [`run()`] |
 //!
-//! Compiling a [`Query`] to SQL over the span tables is a later stage, not here; nothing in this
-//! module knows the schema, so types are not checked (`{ name > 5 }` parses).
+//! Parsing knows nothing of the schema, so types are not checked there (`{ name > 5 }` parses and
+//! matches nothing, as in Tempo).
 //!
 //! The grammar follows Tempo's (`pkg/traceql/expr.y` and `lexer.go`) and Grafana's documentation;
 //! the precedence rules are listed in [`parser`], the lexical ones in [`lexer`].
@@ -34,15 +36,18 @@
 //! ```
 
 pub mod ast;
+pub mod compile;
 pub mod error;
 pub mod lexer;
 pub mod parser;
+mod run;
 
 #[cfg(test)]
 mod tests;
 
 pub use ast::Query;
 pub use error::TraceQlError;
+pub use run::{data_range, run};
 
 /// Parses a TraceQL query into its AST.
 ///

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use datafusion::arrow::record_batch::RecordBatch;
 use tracecheck::ingest::{decode_file, Span};
 
 fn cases_dir() -> PathBuf {
@@ -108,4 +109,151 @@ fn every_traceql_case_parses_and_names_spans_of_its_data() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Every case's query, compiled to SQL and run on the local engine over the case's data, prints
+/// exactly the expected output.
+#[tokio::test]
+async fn every_traceql_case_matches_the_compiled_sql() {
+    let dir = cases_dir();
+    let mut sessions = BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "case"))
+        .collect();
+    names.sort();
+    for path in &names {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let case = split(&name, &std::fs::read_to_string(path).unwrap());
+        if !sessions.contains_key(&case.data) {
+            let ctx = tracecheck::engine::open(&[dir.join(&case.data)]).await.unwrap();
+            sessions.insert(case.data.clone(), ctx);
+        }
+        let ctx = &sessions[&case.data];
+        let got = match run_case(ctx, &case).await {
+            Ok(lines) => lines,
+            Err(e) => vec![format!("error: {e}")],
+        };
+        if got != case.expected {
+            failures.push(format!(
+                "--- {name}: {}\nexpected:\n{}\ngot:\n{}",
+                case.query,
+                case.expected.join("\n"),
+                got.join("\n")
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
+}
+
+/// The case's query on `ctx`, printed in the case format (tests/traceql/README.md).
+async fn run_case(ctx: &datafusion::prelude::SessionContext, case: &Case) -> tracecheck::Result<Vec<String>> {
+    use tracecheck::traceql::compile::Range;
+    let range = case.range.as_ref().map(|r| {
+        let v: Vec<i64> = r.split(' ').map(|x| x.parse().unwrap()).collect();
+        Range {
+            start: v[0],
+            end: v[1],
+            step: v[2],
+        }
+    });
+    let (compiled, batches) = tracecheck::traceql::run(ctx, &case.query, range).await?;
+    Ok(case_lines(&compiled.output, &batches))
+}
+
+/// Rows of a compiled query's result as the case format's lines.
+pub fn case_lines(output: &tracecheck::traceql::compile::Output, batches: &[RecordBatch]) -> Vec<String> {
+    use tracecheck::traceql::compile::Output;
+    let rows = rows_as_text(batches);
+    let mut lines: Vec<String> = match output {
+        Output::Spans { grouped, selected } => {
+            let first_field = if *grouped { 3 } else { 2 };
+            let mut groups: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+            for row in &rows {
+                let mut line = format!("{} {}", row[0], row[1]);
+                for (i, field) in selected.iter().enumerate() {
+                    line.push_str(&format!(" {field}={}", row[first_field + i]));
+                }
+                let header = if *grouped {
+                    format!("by {}", row[2])
+                } else {
+                    String::new()
+                };
+                groups.entry(header).or_default().insert(line);
+            }
+            let mut out = Vec::new();
+            for (header, spans) in groups {
+                if !header.is_empty() {
+                    out.push(header);
+                }
+                out.extend(spans);
+            }
+            out
+        }
+        Output::Metrics { labels, .. } => {
+            let mut out: Vec<(String, i64, String)> = rows
+                .iter()
+                .map(|row| {
+                    let n = labels.len();
+                    let series = labels
+                        .iter()
+                        .zip(row)
+                        .map(|(l, v)| format!("{l}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    (format!("{{{series}}}"), row[n].parse().unwrap(), row[n + 1].clone())
+                })
+                .collect();
+            out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+            out.into_iter().map(|(s, t, v)| format!("{s} {t} {v}")).collect()
+        }
+    };
+    if lines.is_empty() {
+        lines.push("(none)".into());
+    }
+    lines
+}
+
+/// Every cell as text: strings as they are, integers in decimal, floats as Rust prints an `f64`.
+fn rows_as_text(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    use datafusion::arrow::array::{Array, Float64Array, Int64Array, StringArray};
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::DataType;
+    let mut rows = Vec::new();
+    for b in batches {
+        let columns: Vec<Vec<String>> = b
+            .columns()
+            .iter()
+            .map(|c| {
+                let text = |i: usize| -> String {
+                    if c.is_null(i) {
+                        return "NULL".into();
+                    }
+                    match c.data_type() {
+                        DataType::Float64 => {
+                            format!("{}", c.as_any().downcast_ref::<Float64Array>().unwrap().value(i))
+                        }
+                        DataType::Int64 => c.as_any().downcast_ref::<Int64Array>().unwrap().value(i).to_string(),
+                        _ => {
+                            let s = cast(c, &DataType::Utf8).unwrap();
+                            s.as_any().downcast_ref::<StringArray>().unwrap().value(i).to_string()
+                        }
+                    }
+                };
+                (0..c.len()).map(text).collect()
+            })
+            .collect();
+        for i in 0..b.num_rows() {
+            rows.push(columns.iter().map(|c| c[i].clone()).collect());
+        }
+    }
+    rows
 }

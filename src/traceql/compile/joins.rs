@@ -1,0 +1,94 @@
+//! The joins a set of field expressions needs around the span row `s`: one `tags` row per
+//! attribute mentioned, the per-trace intrinsics, the span's events or links.
+
+use crate::traceql::ast::AttributeScope;
+
+use super::value::str_lit;
+
+/// What the fields compiled so far read, besides the `spans` row `s`.
+#[derive(Debug, Default)]
+pub(super) struct Joins {
+    /// One `tags` join per (scope, key), aliased `a0`, `a1`, ... in this order.
+    attributes: Vec<(AttributeScope, String)>,
+    /// `tr`: the trace's root name and service and its duration (the `tr` common table).
+    pub trace: bool,
+    /// `cc`: the number of children of each span (the `cc` common table).
+    pub child_count: bool,
+    /// `e`: one row per event of the span (`logs`); event attributes join on its position.
+    pub events: bool,
+    /// `l`: one row per link of the span (`refs` past position 0).
+    pub links: bool,
+}
+
+impl Joins {
+    /// The alias of the `tags` row holding attribute `key` of `scope` (joined once per query part).
+    pub fn attribute(&mut self, scope: AttributeScope, key: &str) -> String {
+        let at = match self.attributes.iter().position(|(s, k)| *s == scope && k == key) {
+            Some(at) => at,
+            None => {
+                self.attributes.push((scope, key.to_string()));
+                self.attributes.len() - 1
+            }
+        };
+        format!("a{at}")
+    }
+
+    /// Whether a span may appear on several rows (once per event or link), so that the rows must
+    /// be made distinct again.
+    pub fn multiplies(&self) -> bool {
+        self.events || self.links
+    }
+
+    /// The `LEFT JOIN` clauses, to follow `FROM spans s`.
+    pub fn sql(&self) -> String {
+        let mut out = String::new();
+        if self.trace {
+            out.push_str("\n  LEFT JOIN tr ON tr.trace_id = s.trace_id");
+        }
+        if self.child_count {
+            out.push_str("\n  LEFT JOIN cc ON cc.trace_id = s.trace_id AND cc.span_id = s.span_id");
+        }
+        // A span without events (links) still gets one row, with absent event (link) fields.
+        if self.events {
+            out.push_str("\n  LEFT JOIN logs e ON e.trace_id = s.trace_id AND e.span_id = s.span_id");
+        }
+        if self.links {
+            out.push_str(
+                "\n  LEFT JOIN refs l ON l.trace_id = s.trace_id AND l.span_id = s.span_id AND l.position > 0",
+            );
+        }
+        for (at, (scope, key)) in self.attributes.iter().enumerate() {
+            let (stored, position) = match scope {
+                AttributeScope::Span | AttributeScope::Unscoped => ("span", None),
+                AttributeScope::Resource => ("resource", None),
+                AttributeScope::Instrumentation => ("scope", None),
+                AttributeScope::Event => ("event", Some("e.position")),
+                AttributeScope::Link => ("link", Some("l.position")),
+            };
+            let a = format!("a{at}");
+            out.push_str(&format!(
+                "\n  LEFT JOIN tags {a} ON {a}.trace_id = s.trace_id AND {a}.span_id = s.span_id AND {a}.key = {} AND {a}.scope = '{stored}'",
+                str_lit(key)
+            ));
+            if let Some(p) = position {
+                out.push_str(&format!(" AND {a}.position = {p}"));
+            }
+        }
+        out
+    }
+}
+
+/// The common tables the joins may name, defined once per query.
+pub(super) const TRACE_CTE: &str = "tr AS (
+  SELECT trace_id,
+    max(CASE WHEN parent_span_id IS NULL THEN name END) AS root_name,
+    max(CASE WHEN parent_span_id IS NULL THEN service END) AS root_service,
+    max(CAST(end_time AS BIGINT)) - min(CAST(start_time AS BIGINT)) AS duration
+  FROM spans GROUP BY trace_id
+)";
+
+/// Children per span (spans without children have no row).
+pub(super) const CHILD_COUNT_CTE: &str = "cc AS (
+  SELECT trace_id, parent_span_id AS span_id, count(*) AS n
+  FROM spans WHERE parent_span_id IS NOT NULL GROUP BY trace_id, parent_span_id
+)";

@@ -1,0 +1,62 @@
+//! Running a TraceQL query: parse, compile, and execute the SQL on a session holding the four
+//! tables (local, or Ballista's).
+
+use datafusion::arrow::array::{Array, Int64Array};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::prelude::SessionContext;
+
+use super::compile::{compile, Compiled, Range};
+use crate::Result;
+
+/// Parses, compiles and runs `text`; a metrics query without `range` covers the data's start
+/// times in 60 steps ([`Range::covering`]). Errors in the query carry positions in `text`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> tracecheck::Result<()> {
+/// let span = tracecheck::ingest::Span { name: "GET".into(), trace_id: 1, span_id: 2, ..Default::default() };
+/// let ctx = tracecheck::engine::open_spans(vec![span]).await?;
+/// let (compiled, batches) = tracecheck::traceql::run(&ctx, "{ name = \"GET\" }", None).await?;
+/// assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+/// assert!(compiled.sql.starts_with("WITH"));
+/// # Ok(()) }
+/// ```
+pub async fn run(ctx: &SessionContext, text: &str, range: Option<Range>) -> Result<(Compiled, Vec<RecordBatch>)> {
+    let query = super::parse(text).map_err(|e| e.into_error("query", text))?;
+    let range = match (&query.metrics, range) {
+        (Some(_), None) => Some(data_range(ctx).await?),
+        (_, r) => r,
+    };
+    let compiled = compile(&query, range).map_err(|e| e.into_error("query", text))?;
+    let batches = ctx.sql(&compiled.sql).await?.collect().await?;
+    Ok((compiled, batches))
+}
+
+/// The default metrics range of the data in `ctx`: its spans' start times in 60 steps (one step
+/// of 1 ns over no spans).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> tracecheck::Result<()> {
+/// let ctx = tracecheck::engine::open_spans(vec![]).await?;
+/// assert_eq!(tracecheck::traceql::data_range(&ctx).await?.step, 1);
+/// # Ok(()) }
+/// ```
+pub async fn data_range(ctx: &SessionContext) -> Result<Range> {
+    let batches = ctx
+        .sql("SELECT min(CAST(start_time AS BIGINT)) AS lo, max(CAST(start_time AS BIGINT)) AS hi FROM spans")
+        .await?
+        .collect()
+        .await?;
+    let cell = |column: usize| -> Option<i64> {
+        let b = batches.iter().find(|b| b.num_rows() > 0)?;
+        let a = b.column(column).as_any().downcast_ref::<Int64Array>()?;
+        (!a.is_null(0)).then(|| a.value(0))
+    };
+    Ok(match (cell(0), cell(1)) {
+        (Some(lo), Some(hi)) => Range::covering(lo, hi, 60),
+        _ => Range {
+            start: 0,
+            end: 60,
+            step: 1,
+        },
+    })
+}
