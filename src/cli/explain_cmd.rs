@@ -17,8 +17,14 @@ use super::check_cmd::read_models;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// `.model` files.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "traceql")]
     models: Vec<PathBuf>,
+    /// Print the SQL of this TraceQL query instead (a metrics query takes its range from
+    /// --start/--end/--step, or from --data).
+    #[arg(long, value_name = "QUERY", conflicts_with = "models")]
+    traceql: Option<String>,
+    #[command(flatten)]
+    range: super::query_cmd::RangeArgs,
     /// Also plan each query on this data (a dataset, or trace files with `--engine local`) and print
     /// the plans as SQL comments.
     #[arg(short, long, num_args = 1..)]
@@ -28,6 +34,9 @@ pub struct Args {
 }
 
 pub async fn run(a: Args) -> Result<u8> {
+    if let Some(text) = &a.traceql {
+        return explain_traceql(&a, text).await;
+    }
     let mut queries = Vec::new();
     for path in &a.models {
         let (name, source, file) = read_models(path)?;
@@ -79,12 +88,45 @@ pub async fn run(a: Args) -> Result<u8> {
     Ok(0)
 }
 
+/// `explain --traceql`: the SQL a TraceQL query runs as (and with --data its plan), ready for any
+/// engine that has the four tables.
+async fn explain_traceql(a: &Args, text: &str) -> Result<u8> {
+    let parsed = tracecheck::traceql::parse(text).map_err(|e| e.into_error("query", text))?;
+    let ctx = match a.data.is_empty() {
+        true => None,
+        false => Some(engine::open_on(&a.engine.engine, &a.data).await?),
+    };
+    let range = match parsed.metrics {
+        Some(_) => a.range.resolve(ctx.as_ref()).await?,
+        None => None,
+    };
+    let compiled = tracecheck::traceql::compile::compile(&parsed, range).map_err(|e| e.into_error("query", text))?;
+    let mut out = format!("-- TraceQL: {}\n{};\n", text.replace(['\n', '\r'], " "), compiled.sql);
+    if let Some(ctx) = &ctx {
+        out.push_str(&format!("-- plan on {}:\n", a.engine.engine));
+        let batches = ctx.sql(&format!("EXPLAIN {}", compiled.sql)).await?.collect().await?;
+        for line in physical_plan(&batches)?.lines() {
+            out.push_str(&format!("--   {line}\n"));
+        }
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| Error::io("<stdout>", e))?;
+    Ok(0)
+}
+
 /// The physical plan of `query` on the session's engine, planned from the tree as `check` runs it
 /// (the text would meet the SQL parser's recursion limit on large models).
 async fn plan(ctx: &SessionContext, query: &Query) -> Result<String> {
     let batches = engine::explain_query(ctx, query).await?.collect().await?;
+    physical_plan(&batches)
+}
+
+/// The `physical_plan` rows of an `EXPLAIN` result.
+fn physical_plan(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> Result<String> {
     let mut text = String::new();
-    for b in &batches {
+    for b in batches {
         // Text columns, whatever string type the engine answers with.
         let (kind, plan) = (cast(b.column(0), &DataType::Utf8)?, cast(b.column(1), &DataType::Utf8)?);
         let (kind, plan) = (kind.as_string::<i32>(), plan.as_string::<i32>());

@@ -11,6 +11,7 @@ mod fmt_cmd;
 mod gen_cmd;
 mod ingest_cmd;
 mod output;
+mod query_cmd;
 mod receiver;
 mod show_cmd;
 mod size;
@@ -35,6 +36,8 @@ enum Command {
     Ingest(ingest_cmd::Args),
     /// Run SQL over a dataset or raw trace files; with no query, an interactive prompt.
     Sql(sql_cmd::Args),
+    /// Run a TraceQL query (Grafana Tempo's query language): the matching spans, or metrics series.
+    Query(query_cmd::Args),
     /// Generate a synthetic workload with known, injected faults.
     Gen(gen_cmd::Args),
     /// Check models against a dataset or trace files: exit 0 if all hold, 1 on violations, 2 on error.
@@ -64,6 +67,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Ingest(a) => ingest_cmd::run(a).await,
         Command::Sql(a) => sql_cmd::run(a).await,
+        Command::Query(a) => query_cmd::run(a).await,
         Command::Gen(a) => gen_cmd::run(a).await,
         Command::Fmt(a) => fmt_cmd::run(a).await,
         Command::Check(a) => check_cmd::run(a).await,

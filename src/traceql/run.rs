@@ -2,10 +2,11 @@
 //! tables (local, or Ballista's).
 
 use datafusion::arrow::array::{Array, Int64Array};
+use datafusion::arrow::compute::{concat_batches, lexsort_to_indices, take_record_batch, SortColumn};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 
-use super::compile::{compile, Compiled, Range};
+use super::compile::{compile, Compiled, Output, Range};
 use crate::Result;
 
 /// Parses, compiles and runs `text`; a metrics query without `range` covers the data's start
@@ -27,8 +28,49 @@ pub async fn run(ctx: &SessionContext, text: &str, range: Option<Range>) -> Resu
         (_, r) => r,
     };
     let compiled = compile(&query, range).map_err(|e| e.into_error("query", text))?;
-    let batches = ctx.sql(&compiled.sql).await?.collect().await?;
+    let batches = execute(ctx, &compiled).await?;
     Ok((compiled, batches))
+}
+
+/// Runs compiled SQL and sorts the rows: spans by trace, group and span id; metrics by labels and
+/// step. One batch (none when there are no rows).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> tracecheck::Result<()> {
+/// let spans = (1..=3).map(|i| tracecheck::ingest::Span { trace_id: 4 - i, span_id: i as u64, ..Default::default() });
+/// let ctx = tracecheck::engine::open_spans(spans.collect()).await?;
+/// let q = tracecheck::traceql::parse("{ }").unwrap();
+/// let compiled = tracecheck::traceql::compile::compile(&q, None).unwrap();
+/// let batches = tracecheck::traceql::execute(&ctx, &compiled).await?;
+/// let ids = datafusion::arrow::compute::cast(batches[0].column(0), &datafusion::arrow::datatypes::DataType::Utf8)?;
+/// let ids = ids.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().unwrap();
+/// assert!(ids.value(0) < ids.value(1) && ids.value(1) < ids.value(2));
+/// # Ok(()) }
+/// ```
+pub async fn execute(ctx: &SessionContext, compiled: &Compiled) -> Result<Vec<RecordBatch>> {
+    // The SQL has no ORDER BY (see `compile`): the rows are sorted here.
+    let batches = ctx.sql(&compiled.sql).await?.collect().await?;
+    let Some(first) = batches.first() else {
+        return Ok(batches);
+    };
+    let all = concat_batches(&first.schema(), &batches)?;
+    if all.num_rows() == 0 {
+        return Ok(vec![]);
+    }
+    let keys: Vec<usize> = match &compiled.output {
+        Output::Spans { grouped: true, .. } => vec![0, 2, 1],
+        Output::Spans { grouped: false, .. } => vec![0, 1],
+        Output::Metrics { labels, .. } => (0..=labels.len()).collect(),
+    };
+    let columns: Vec<SortColumn> = keys
+        .into_iter()
+        .map(|k| SortColumn {
+            values: all.column(k).clone(),
+            options: None,
+        })
+        .collect();
+    let indices = lexsort_to_indices(&columns, None)?;
+    Ok(vec![take_record_batch(&all, &indices)?])
 }
 
 /// The default metrics range of the data in `ctx`: its spans' start times in 60 steps (one step

@@ -30,6 +30,7 @@ mod seed_unit;
 mod show;
 mod sql_guard;
 mod traceql_cases;
+mod traceql_engines;
 mod traceql_eval;
 mod upgrade;
 mod watch;

@@ -10,19 +10,19 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::record_batch::RecordBatch;
 use tracecheck::ingest::{decode_file, Span};
 
-fn cases_dir() -> PathBuf {
+pub fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/traceql")
 }
 
 /// One case file, split into its parts.
-struct Case {
-    data: String,
-    range: Option<String>,
-    query: String,
-    expected: Vec<String>,
+pub struct Case {
+    pub data: String,
+    pub range: Option<String>,
+    pub query: String,
+    pub expected: Vec<String>,
 }
 
-fn split(name: &str, text: &str) -> Case {
+pub fn split(name: &str, text: &str) -> Case {
     let mut lines = text.lines().peekable();
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     while let Some(h) = lines.peek().and_then(|l| l.strip_prefix("# ")) {
@@ -156,28 +156,48 @@ async fn every_traceql_case_matches_the_compiled_sql() {
 
 /// The case's query on `ctx`, printed in the case format (tests/traceql/README.md).
 async fn run_case(ctx: &datafusion::prelude::SessionContext, case: &Case) -> tracecheck::Result<Vec<String>> {
-    use tracecheck::traceql::compile::Range;
-    let range = case.range.as_ref().map(|r| {
+    let (compiled, batches) = tracecheck::traceql::run(ctx, &case.query, case_range(case)).await?;
+    Ok(case_lines(&compiled.output, &rows_as_text(&batches)))
+}
+
+/// The case's `# range:`.
+pub fn case_range(case: &Case) -> Option<tracecheck::traceql::compile::Range> {
+    case.range.as_ref().map(|r| {
         let v: Vec<i64> = r.split(' ').map(|x| x.parse().unwrap()).collect();
-        Range {
+        tracecheck::traceql::compile::Range {
             start: v[0],
             end: v[1],
             step: v[2],
         }
-    });
-    let (compiled, batches) = tracecheck::traceql::run(ctx, &case.query, range).await?;
-    Ok(case_lines(&compiled.output, &batches))
+    })
+}
+
+/// Every case file, sorted by name, with its name.
+pub fn all_cases() -> Vec<(String, Case)> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "case"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let case = split(&name, &std::fs::read_to_string(path).unwrap());
+            (name, case)
+        })
+        .collect()
 }
 
 /// Rows of a compiled query's result as the case format's lines.
-pub fn case_lines(output: &tracecheck::traceql::compile::Output, batches: &[RecordBatch]) -> Vec<String> {
+pub fn case_lines(output: &tracecheck::traceql::compile::Output, rows: &[Vec<String>]) -> Vec<String> {
     use tracecheck::traceql::compile::Output;
-    let rows = rows_as_text(batches);
     let mut lines: Vec<String> = match output {
         Output::Spans { grouped, selected } => {
             let first_field = if *grouped { 3 } else { 2 };
             let mut groups: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-            for row in &rows {
+            for row in rows {
                 let mut line = format!("{} {}", row[0], row[1]);
                 for (i, field) in selected.iter().enumerate() {
                     line.push_str(&format!(" {field}={}", row[first_field + i]));
@@ -223,7 +243,7 @@ pub fn case_lines(output: &tracecheck::traceql::compile::Output, batches: &[Reco
 }
 
 /// Every cell as text: strings as they are, integers in decimal, floats as Rust prints an `f64`.
-fn rows_as_text(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+pub fn rows_as_text(batches: &[RecordBatch]) -> Vec<Vec<String>> {
     use datafusion::arrow::array::{Array, Float64Array, Int64Array, StringArray};
     use datafusion::arrow::compute::cast;
     use datafusion::arrow::datatypes::DataType;

@@ -72,13 +72,6 @@ pub(super) fn compile(c: &mut Compiler, rel: &str, m: &Metrics, range: Range) ->
             .map(|(col, name)| format!("{alias}.{col} AS \"{}\", ", name.replace('"', "\"\"")))
             .collect::<String>()
     };
-    // Rows by label values (positions), then time.
-    let order = |n: usize| {
-        let mut keys: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
-        keys.push("step_start".into());
-        keys.join(", ")
-    };
-    let n = labels.len();
     let step_start = |alias: &str| format!("{start} + {alias}.k * {step} AS step_start");
     let sql = match &m.func {
         MetricsFn::Rate | MetricsFn::CountOverTime => {
@@ -94,11 +87,9 @@ pub(super) fn compile(c: &mut Compiler, rel: &str, m: &Metrics, range: Range) ->
             // Every step of a series, 0 where no span falls (Decision 16).
             format!(
                 "SELECT {}{}, CAST(COALESCE(n.n, 0) AS DOUBLE){per} AS value\n\
-                 FROM {series} se CROSS JOIN {steps} st\n  LEFT JOIN {counts} n ON n.lk = se.lk AND n.k = st.k\n\
-                 ORDER BY {}",
+                 FROM {series} se CROSS JOIN {steps} st\n  LEFT JOIN {counts} n ON n.lk = se.lk AND n.k = st.k",
                 out_labels("se"),
                 step_start("st"),
-                order(n)
             )
         }
         MetricsFn::QuantileOverTime { quantiles, .. } => {
@@ -115,7 +106,7 @@ pub(super) fn compile(c: &mut Compiler, rel: &str, m: &Metrics, range: Range) ->
                     )
                 })
                 .collect();
-            format!("{}\nORDER BY {}", parts.join("\n  UNION ALL\n  "), order(n + 1))
+            parts.join("\n  UNION ALL\n  ")
         }
         func => {
             let agg = match func {
@@ -125,10 +116,9 @@ pub(super) fn compile(c: &mut Compiler, rel: &str, m: &Metrics, range: Range) ->
             };
             let cols = label_cols.iter().map(|c| format!("{c}, ")).collect::<String>();
             format!(
-                "SELECT {}{}, {agg}(v) AS value FROM {points} WHERE v IS NOT NULL GROUP BY {cols}k\nORDER BY {}",
+                "SELECT {}{}, {agg}(v) AS value FROM {points} WHERE v IS NOT NULL GROUP BY {cols}k",
                 out_labels(&points),
                 step_start(&points),
-                order(n)
             )
         }
     };

@@ -133,6 +133,17 @@ pub struct Compiled {
 /// assert!(tracecheck::traceql::compile::compile(&m, None).is_err());
 /// ```
 pub fn compile(query: &Query, range: Option<Range>) -> CResult<Compiled> {
+    compile_limited(query, range, None)
+}
+
+/// [`compile`], keeping only the first `limit` traces (by trace id) of a spans query.
+///
+/// ```
+/// let q = tracecheck::traceql::parse("{ }").unwrap();
+/// let c = tracecheck::traceql::compile::compile_limited(&q, None, Some(20)).unwrap();
+/// assert!(c.sql.contains("LIMIT 20"));
+/// ```
+pub fn compile_limited(query: &Query, range: Option<Range>, limit: Option<usize>) -> CResult<Compiled> {
     if let Some(s) = query.second_stage.first() {
         let (super::ast::SecondStage::TopK { span, .. } | super::ast::SecondStage::BottomK { span, .. }) = s;
         return Err(unsupported(span.range(), "second-stage functions (topk, bottomk)"));
@@ -140,7 +151,10 @@ pub fn compile(query: &Query, range: Option<Range>) -> CResult<Compiled> {
     if let Some(h) = query.hints.first() {
         return Err(unsupported(h.span.range(), "query hints (`with (...)`)"));
     }
-    let mut c = Compiler::default();
+    let mut c = Compiler {
+        limit,
+        ..Compiler::default()
+    };
     let rel = c.pipeline(&query.pipeline, None)?;
     let (body, output) = match &query.metrics {
         Some(m) => {
@@ -179,6 +193,11 @@ pub(super) struct Compiler {
     /// `select(...)` fields of the outer pipeline, in order.
     selected: Vec<FieldRef>,
     grouped: bool,
+    /// Whether a `by(...)` was compiled yet: before one, every `g` is `''` and spansets are
+    /// whole traces, so joins need not (and do not) compare `g`.
+    by_seen: bool,
+    /// Keep the first this many traces of a spans query.
+    limit: Option<usize>,
 }
 
 impl Compiler {
@@ -254,7 +273,7 @@ impl Compiler {
             SpansetExpr::Binary { op, lhs, rhs, .. } => {
                 let a = self.spanset(lhs, input)?;
                 let b = self.spanset(rhs, input)?;
-                Ok(self.add(binary(*op, &a, &b)))
+                Ok(self.add(binary(*op, &a, &b, self.by_seen)))
             }
         }
     }
@@ -287,8 +306,9 @@ impl Compiler {
             "SELECT r.trace_id, r.g\n  FROM {from}{}\n  GROUP BY r.trace_id, r.g\n  HAVING {cond}",
             joins.sql()
         ));
+        let same_group = if self.by_seen { " AND k.g = r.g" } else { "" };
         Ok(self.add(format!(
-            "SELECT r.* FROM {input} r JOIN {keys} k ON k.trace_id = r.trace_id AND k.g = r.g"
+            "SELECT r.* FROM {input} r JOIN {keys} k ON k.trace_id = r.trace_id{same_group}"
         )))
     }
 
@@ -304,6 +324,7 @@ impl Compiler {
         }
         self.use_joins(&joins);
         self.grouped = true;
+        self.by_seen = true;
         let (_, from) = Self::source(Some(input));
         let g = parts.join(" || ', ' || ");
         Ok(self.add(format!(
@@ -331,18 +352,17 @@ impl Compiler {
         }
         self.use_joins(&joins);
         let (_, from) = Self::source(Some(rel));
-        // `g` is only a sort key when groups exist: DataFusion 55's plan check rejected ordering
-        // a union by a constant `g` (SanityCheckPlan, on `&>` and `&&` of pipelines).
-        let order = if self.grouped {
-            "r.trace_id, r.g, r.span_id"
-        } else {
-            "r.trace_id, r.span_id"
+        let limit = match self.limit {
+            Some(n) => format!(
+                "\nWHERE r.trace_id IN (SELECT trace_id FROM (SELECT DISTINCT trace_id FROM {rel}) t ORDER BY trace_id LIMIT {n})"
+            ),
+            None => String::new(),
         };
-        let sql = format!(
-            "SELECT {}\nFROM {from}{}\nORDER BY {order}",
-            columns.join(", "),
-            joins.sql()
-        );
+        // No ORDER BY: rows are sorted after they are collected (`run::sorted`). Ballista 55
+        // returned only part of the rows of some of these queries when they ended in ORDER BY
+        // (a semi join, then a partitioned join, then the sort), and DataFusion 55's plan check
+        // rejected ordering a union by the constant `g`.
+        let sql = format!("SELECT {}\nFROM {from}{}{limit}", columns.join(", "), joins.sql());
         Ok((
             sql,
             Output::Spans {
@@ -354,8 +374,11 @@ impl Compiler {
 }
 
 /// The spans of `A op B` (two spanset tables), per trace and group.
-fn binary(op: SpansetOp, a: &str, b: &str) -> String {
-    let same = |x: &str, y: &str| format!("{x}.trace_id = {y}.trace_id AND {x}.g = {y}.g");
+fn binary(op: SpansetOp, a: &str, b: &str, grouped: bool) -> String {
+    let same = |x: &str, y: &str| match grouped {
+        true => format!("{x}.trace_id = {y}.trace_id AND {x}.g = {y}.g"),
+        false => format!("{x}.trace_id = {y}.trace_id"),
+    };
     // Spans of `keep` (alias r) for which some span of `other` (alias l) stands in `relation`.
     let side = |keep: &str, other: &str, relation: &str, negated: bool| {
         format!(
