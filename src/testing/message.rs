@@ -54,7 +54,10 @@ impl<'a> Traces<'a> {
 
 /// Why `assert_holds` fails: a rule does not hold, or no model applied to anything (the test proved
 /// nothing). `None` when it passes.
-pub(crate) fn holds_failure(report: &Report, models: &Models, traces: &Traces) -> Option<Styled> {
+///
+/// With `strict` (`tracecheck check --strict --expect holds`), a rule with a warning fails too: a
+/// vacuous model, or a name that occurs nowhere in the captured spans.
+pub(crate) fn holds_failure(report: &Report, models: &[Models], traces: &Traces, strict: bool) -> Option<Styled> {
     let (total, failing) = counts(report);
     let mut out = Styled::default();
     if failing > 0 {
@@ -63,10 +66,10 @@ pub(crate) fn holds_failure(report: &Report, models: &Models, traces: &Traces) -
             format!("tracecheck: {failing} of {total} rule{} failed", plural(total)),
         );
         out.text(format!(" on the captured spans ({})\n", context(models, traces)));
-        for f in &report.files {
+        for (f, file_models) in report.files.iter().zip(models) {
             for m in f.models.iter().filter(|m| !m.holds()) {
                 out.text("\n");
-                failing_model(&mut out, m, models.model(&m.title), traces);
+                failing_model(&mut out, m, file_models.model(&m.title), traces);
             }
             for c in f.checks.iter().filter(|c| !c.holds()) {
                 out.text("\n");
@@ -86,6 +89,29 @@ pub(crate) fn holds_failure(report: &Report, models: &Models, traces: &Traces) -
         }
         return Some(out);
     }
+    let warned = report.models().filter(|m| !m.warnings.is_empty()).count()
+        + report.checks().filter(|c| c.warnings().next().is_some()).count();
+    if strict && warned > 0 {
+        out.styled(
+            Style::Red,
+            format!(
+                "tracecheck: {warned} of {total} rule{} raised a warning, a failure with --strict",
+                plural(total)
+            ),
+        );
+        out.text(format!(" ({})\n\n", context(models, traces)));
+        for m in report.models() {
+            holding_model(&mut out, m);
+        }
+        for c in report.checks() {
+            holding_check(&mut out, c);
+            for w in c.warnings() {
+                out.text(format!("        warning: {w}\n"));
+            }
+        }
+        captured(&mut out, models, traces);
+        return Some(out);
+    }
     let applied = report.models().any(|m| !m.vacuous()) || report.checks().next().is_some();
     if applied {
         return None;
@@ -103,11 +129,13 @@ pub(crate) fn holds_failure(report: &Report, models: &Models, traces: &Traces) -
 }
 
 /// Why `assert_violates` fails: every rule holds. `None` when some rule fails.
-pub(crate) fn violates_failure(report: &Report, models: &Models, traces: &Traces) -> Option<Styled> {
-    if !report.holds() {
+/// Warnings do not count as violations, `--strict` or not: a test of faulty code passes only on a
+/// rule that fails.
+pub(crate) fn violates_failure(report: &Report, models: &[Models], traces: &Traces) -> Option<Styled> {
+    let (total, failing) = counts(report);
+    if failing > 0 {
         return None;
     }
-    let (total, _) = counts(report);
     let mut out = Styled::default();
     let every = if total == 1 {
         "the rule holds"
@@ -132,9 +160,10 @@ fn counts(report: &Report) -> (usize, usize) {
     (total, failing)
 }
 
-fn context(models: &Models, traces: &Traces) -> String {
+fn context(models: &[Models], traces: &Traces) -> String {
     let (n, t) = (traces.span_count(), traces.order.len());
-    format!("{}; {n} span{} in {t} trace{}", models.label(), plural(n), plural(t))
+    let labels: Vec<&str> = models.iter().map(Models::label).collect();
+    format!("{}; {n} span{} in {t} trace{}", labels.join(", "), plural(n), plural(t))
 }
 
 fn holding_model(out: &mut Styled, m: &ModelReport) {
@@ -169,7 +198,7 @@ fn vacuity(m: &ModelReport) -> String {
 }
 
 /// The captured traces, drawn, with a hint when there are none.
-fn captured(out: &mut Styled, models: &Models, traces: &Traces) {
+fn captured(out: &mut Styled, models: &[Models], traces: &Traces) {
     if traces.order.is_empty() {
         out.text(
             "\nNo span was captured. Spans are captured when they end, from the tracer providers that\n\
@@ -179,8 +208,8 @@ fn captured(out: &mut Styled, models: &Models, traces: &Traces) {
         return;
     }
     let mut fields: Vec<Field> = Vec::new();
-    for title in models.titles() {
-        for f in models.model(title).map(fields::mentioned).unwrap_or_default() {
+    for (file, title) in models.iter().flat_map(|m| m.titles().into_iter().map(move |t| (m, t))) {
+        for f in file.model(title).map(fields::mentioned).unwrap_or_default() {
             if !fields.contains(&f) {
                 fields.push(f);
             }

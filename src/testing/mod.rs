@@ -72,4 +72,4 @@ mod verdict;
 
 pub use capture::{SpanCapture, DEFAULT_SERVICE_NAME};
 pub use models::{IntoModels, Models};
-pub use verdict::{check, try_assert_holds, try_assert_violates, Failure};
+pub use verdict::{check, try_assert_holds, try_assert_violates, verdict_on_spans, Expect, Failure};

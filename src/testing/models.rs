@@ -59,6 +59,20 @@ impl Models {
         Models::compile("<text>", text)
     }
 
+    /// Parses and compiles model text read from `label` (a file the caller read itself); reports
+    /// and errors call it `label`.
+    ///
+    /// ```
+    /// use tracecheck::testing::Models;
+    /// let m = Models::from_source("rules/bank.model", r#"model "m" { expect span() }"#).unwrap();
+    /// assert_eq!(m.label(), "rules/bank.model");
+    /// let typo = Models::from_source("rules/bank.model", "model \"m\" {\n  expect span(nmae = \"x\")\n}").unwrap_err();
+    /// assert!(typo.to_string().starts_with("rules/bank.model:2:15: unknown field"), "{typo}");
+    /// ```
+    pub fn from_source(label: &str, text: &str) -> Result<Models> {
+        Models::compile(label, text)
+    }
+
     /// Validates and compiles a model made with the Rust builder ([`crate::model::builder`]).
     pub fn from_model(model: Model) -> Result<Models> {
         let file = File::from(model);

@@ -29,23 +29,26 @@ use crate::ingest::Span;
 /// ```
 pub async fn check(models: impl IntoModels, capture: &SpanCapture) -> Result<Report> {
     let models = models.into_models()?;
-    run(&models, capture.spans()?).await
+    run(std::slice::from_ref(&models), capture.spans()?, false).await
 }
 
-async fn run(models: &Models, spans: Vec<Span>) -> Result<Report> {
+/// One file report per [`Models`], in order.
+async fn run(models: &[Models], spans: Vec<Span>, strict: bool) -> Result<Report> {
     let ctx = crate::engine::open_spans(spans).await?;
     // As in `tracecheck check`: the names are only read for the unknown-name warnings of models.
-    let has_models = models.blocks().iter().any(|b| matches!(b, Compiled::Model(..)));
+    let has_models = models
+        .iter()
+        .any(|m| m.blocks().iter().any(|b| matches!(b, Compiled::Model(..))));
     let names = if has_models {
         DataNames::load(&ctx).await?
     } else {
         DataNames::default()
     };
-    let file = check_compiled(models.label(), models.blocks(), &ctx, &names, None).await?;
-    Ok(Report {
-        files: vec![file],
-        strict: false,
-    })
+    let mut files = Vec::with_capacity(models.len());
+    for m in models {
+        files.push(check_compiled(m.label(), m.blocks(), &ctx, &names, None).await?);
+    }
+    Ok(Report { files, strict })
 }
 
 /// Why an assertion failed: a message for people and, when the check ran, its [`Report`].
@@ -134,29 +137,81 @@ impl std::error::Error for Failure {}
 /// (or a `check` block ran on) the captured spans; else the [`Failure`] that
 /// [`assert_holds!`](crate::assert_holds) panics with.
 pub async fn try_assert_holds(models: impl IntoModels, capture: &SpanCapture) -> Result<Report, Failure> {
-    verdict(models, capture, holds_failure).await
+    verdict(models, capture, Expect::Holds).await
 }
 
 /// Checks `models` and returns the report if some rule fails (a test of faulty code); else the
 /// [`Failure`] that [`assert_violates!`](crate::assert_violates) panics with.
 pub async fn try_assert_violates(models: impl IntoModels, capture: &SpanCapture) -> Result<Report, Failure> {
-    verdict(models, capture, violates_failure).await
+    verdict(models, capture, Expect::Violates).await
 }
 
-type Judge = fn(&Report, &Models, &Traces) -> Option<Styled>;
+/// The verdict a test wants: [`try_assert_holds`] or [`try_assert_violates`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Every rule holds, and at least one model applied (or a `check` block ran).
+    Holds,
+    /// Some rule fails.
+    Violates,
+}
 
-async fn verdict(models: impl IntoModels, capture: &SpanCapture, judge: Judge) -> Result<Report, Failure> {
+async fn verdict(models: impl IntoModels, capture: &SpanCapture, expect: Expect) -> Result<Report, Failure> {
     let models = models.into_models().map_err(Failure::error)?;
     let spans = capture.spans().map_err(Failure::error)?;
+    verdict_on_spans(std::slice::from_ref(&models), spans, expect, false)
+        .await
+        .map_err(Failure::error)?
+}
+
+/// The assertions on spans from anywhere (`tracecheck check --data - --expect`, which decodes
+/// them from OTLP): `Ok(Ok(report))` when the verdict is `expect`, `Ok(Err(failure))` with the
+/// message [`try_assert_holds`] / [`try_assert_violates`] give for the same spans and models (one
+/// file report per [`Models`], the labels joined in the message), `Err` when the check could not
+/// run. With `strict` (`--strict`), [`Expect::Holds`] also fails on a rule with a warning: a
+/// vacuous model, or a name that occurs nowhere in the spans; warnings never count as the
+/// violation [`Expect::Violates`] wants.
+///
+/// ```
+/// # async fn f() -> tracecheck::Result<()> {
+/// use tracecheck::ingest::Span;
+/// use tracecheck::testing::{verdict_on_spans, Expect, Models};
+/// let spans = vec![Span { trace_id: 1, span_id: 2, name: "withdrawal".into(), ..Span::default() }];
+/// let models = [Models::parse(r#"model "m" { when span(name = "commit") expect span(name = "x") }"#)?];
+/// // Vacuous: the plain assertion fails because no model applied.
+/// let failure = verdict_on_spans(&models, spans.clone(), Expect::Holds, false).await?.unwrap_err();
+/// assert!(failure.message().contains("no model applied"));
+/// let models = [
+///     Models::parse(r#"model "m" { when span(name = "commit") expect span(name = "x") }"#)?,
+///     Models::parse(r#"model "n" { expect span(name = "withdrawal") }"#)?,
+/// ];
+/// // One model applied: it passes, unless strict.
+/// assert!(verdict_on_spans(&models, spans.clone(), Expect::Holds, false).await?.is_ok());
+/// let failure = verdict_on_spans(&models, spans, Expect::Holds, true).await?.unwrap_err();
+/// assert!(failure.message().starts_with("tracecheck: 1 of 2 rules raised a warning, a failure with --strict (<text>, <text>;"));
+/// assert!(failure.message().contains("vacuous \"m\": `when` never held"));
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(f()).unwrap();
+/// ```
+pub async fn verdict_on_spans(
+    models: &[Models],
+    spans: Vec<Span>,
+    expect: Expect,
+    strict: bool,
+) -> Result<Result<Report, Failure>> {
     // The tables are built from a copy, so the message draws exactly the spans that were checked.
-    let report = run(&models, spans.clone()).await.map_err(Failure::error)?;
-    match judge(&report, &models, &Traces::new(&spans)) {
+    let report = run(models, spans.clone(), strict).await?;
+    let traces = Traces::new(&spans);
+    let message = match expect {
+        Expect::Holds => holds_failure(&report, models, &traces, strict),
+        Expect::Violates => violates_failure(&report, models, &traces),
+    };
+    Ok(match message {
         None => Ok(report),
         Some(message) => Err(Failure {
             message,
             report: Some(report),
         }),
-    }
+    })
 }
 
 impl SpanCapture {

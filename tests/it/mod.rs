@@ -6,6 +6,7 @@ mod bank_logic;
 mod capture;
 mod cases;
 mod check;
+mod check_stdin;
 mod cli;
 mod collect;
 mod common;
