@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, then runs every test.
 #
-#   scripts/test.sh                  # install (only what is missing), then cargo test --features ballista
-#   scripts/test.sh --test it fetch  # extra arguments go to cargo test
+#   scripts/test.sh                  # install (only what is missing), then cargo test --features ballista,
+#                                    # then the Python and Node helpers' suites (scripts/python-tests.sh,
+#                                    # scripts/node-tests.sh)
+#   scripts/test.sh --test it fetch  # extra arguments go to cargo test (and skip the Python/Node suites)
 #
 # Needs: a Rust toolchain, Python 3 with pip, and the system package manager (apt) for Chromium.
 # Installed when missing: the Python packages of .ci/requirements.txt (pyarrow and DuckDB read our
@@ -43,5 +45,23 @@ if ! command -v chromium >/dev/null 2>&1; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# Python's venv (the Python helpers' suites run in one): Debian splits ensurepip into python3-venv.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
+
 # The `ballista` feature: the tests compare Apache Ballista with the local engine.
-exec cargo test --features ballista "$@"
+cargo test --features ballista "$@"
+
+# With arguments, only the cargo tests they select; without, also the Python and Node helpers'
+# suites (issue: unit tests with traces for Python and Node services), against the binary the
+# cargo tests built.
+if [ $# -eq 0 ]; then
+    scripts/python-tests.sh
+    if [ -x scripts/node-tests.sh ]; then
+        scripts/node-tests.sh
+    fi
+fi
