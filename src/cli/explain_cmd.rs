@@ -97,7 +97,9 @@ async fn explain_traceql(a: &Args, text: &str) -> Result<u8> {
         false => Some(engine::open_on(&a.engine.engine, &a.data).await?),
     };
     let range = match parsed.metrics {
-        Some(_) => a.range.resolve(ctx.as_ref()).await?,
+        Some(_) => Some(a.range.resolve(ctx.as_ref()).await?.ok_or_else(|| {
+            Error::Usage("a metrics query needs its range: --start, --end and --step, or --data".into())
+        })?),
         None => None,
     };
     let compiled = tracecheck::traceql::compile::compile(&parsed, range).map_err(|e| e.into_error("query", text))?;

@@ -24,6 +24,7 @@ mod ingest_spill;
 mod jaeger_suite;
 mod model_limits;
 mod python_sdk;
+mod query_cli;
 mod reference;
 mod schema_doc;
 #[cfg(feature = "testing")]

@@ -78,17 +78,25 @@ impl Joins {
     }
 }
 
-/// The common tables the joins may name, defined once per query.
+/// The common tables the joins may name, defined once per query. The root is the parentless span
+/// that starts first (then the smallest span id), so that its name and service come from one span
+/// when a trace has several.
 pub(super) const TRACE_CTE: &str = "tr AS (
-  SELECT trace_id,
-    max(CASE WHEN parent_span_id IS NULL THEN name END) AS root_name,
-    max(CASE WHEN parent_span_id IS NULL THEN service END) AS root_service,
-    max(CAST(end_time AS BIGINT)) - min(CAST(start_time AS BIGINT)) AS duration
-  FROM spans GROUP BY trace_id
+  SELECT t.trace_id, rs.name AS root_name, rs.service AS root_service, t.duration
+  FROM (
+    SELECT trace_id, max(CAST(end_time AS BIGINT)) - min(CAST(start_time AS BIGINT)) AS duration
+    FROM spans GROUP BY trace_id
+  ) t
+  LEFT JOIN (
+    SELECT trace_id, name, service,
+      row_number() OVER (PARTITION BY trace_id ORDER BY start_time ASC NULLS LAST, span_id) AS n
+    FROM spans WHERE parent_span_id IS NULL
+  ) rs ON rs.trace_id = t.trace_id AND rs.n = 1
 )";
 
-/// Children per span (spans without children have no row).
+/// Children per span (spans without children have no row; a span is not its own child).
 pub(super) const CHILD_COUNT_CTE: &str = "cc AS (
   SELECT trace_id, parent_span_id AS span_id, count(*) AS n
-  FROM spans WHERE parent_span_id IS NOT NULL GROUP BY trace_id, parent_span_id
+  FROM spans WHERE parent_span_id IS NOT NULL AND parent_span_id <> span_id
+  GROUP BY trace_id, parent_span_id
 )";

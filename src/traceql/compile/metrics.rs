@@ -1,8 +1,9 @@
 //! Metrics functions (`| rate() by (x)`) → SQL: the selected spans that start inside the range,
 //! bucketed by step, one row per series and step.
 
+use super::field::FieldCompiler;
 use super::joins::Joins;
-use super::value::{float_lit, str_lit, FieldCompiler};
+use super::value::{float_lit, str_lit};
 use super::{unsupported, CResult, Compiler, Output, Range};
 use crate::traceql::ast::{FieldRef, Metrics, MetricsFn};
 
@@ -27,7 +28,10 @@ pub(super) fn compile(c: &mut Compiler, rel: &str, m: &Metrics, range: Range) ->
     }
     let field: Option<&FieldRef> = match &m.func {
         MetricsFn::Rate | MetricsFn::CountOverTime => None,
-        MetricsFn::MinOverTime(f) | MetricsFn::MaxOverTime(f) | MetricsFn::AvgOverTime(f) => Some(f),
+        MetricsFn::MinOverTime(f)
+        | MetricsFn::MaxOverTime(f)
+        | MetricsFn::AvgOverTime(f)
+        | MetricsFn::SumOverTime(f) => Some(f),
         MetricsFn::QuantileOverTime { field, .. } => Some(field),
         other => return Err(unsupported(m.span.range(), &format!("{}()", other.name()))),
     };
@@ -112,6 +116,7 @@ pub(super) fn compile(c: &mut Compiler, rel: &str, m: &Metrics, range: Range) ->
             let agg = match func {
                 MetricsFn::MinOverTime(_) => "min",
                 MetricsFn::MaxOverTime(_) => "max",
+                MetricsFn::SumOverTime(_) => "sum",
                 _ => "avg",
             };
             let cols = label_cols.iter().map(|c| format!("{c}, ")).collect::<String>();

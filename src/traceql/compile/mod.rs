@@ -22,12 +22,18 @@
 //! assert!(matches!(c.output, tracecheck::traceql::compile::Output::Spans { .. }));
 //! ```
 
+mod field;
 mod joins;
 mod metrics;
+mod ops;
+#[cfg(test)]
+mod tests;
 mod value;
 
+use field::FieldCompiler;
 use joins::{Joins, CHILD_COUNT_CTE, TRACE_CTE};
-use value::{arithmetic, compare, literal, FieldCompiler, Val};
+use ops::{arithmetic, compare};
+use value::{literal, Val};
 
 use super::ast::{
     AggregateFn, FieldExpr, FieldRef, Pipeline, Query, ScalarExpr, SpansetExpr, SpansetFilter, SpansetOp, Stage,
@@ -226,6 +232,17 @@ impl Compiler {
         }
     }
 
+    /// `FROM` the spanset table `rel` as `r`, joined to its `spans` rows as `s` only when `sql`
+    /// (the expressions and joins that will read the row) mentions `s.` — a conservative test:
+    /// a needless join costs time, never a wrong row.
+    fn from_rel(rel: &str, sql: &[&str]) -> String {
+        if sql.iter().any(|t| t.contains("s.")) {
+            Self::source(Some(rel)).1
+        } else {
+            format!("{rel} r")
+        }
+    }
+
     fn pipeline(&mut self, p: &Pipeline, input: Option<&str>) -> CResult<String> {
         let mut rel: Option<String> = input.map(String::from);
         for stage in &p.stages {
@@ -300,8 +317,8 @@ impl Compiler {
             return Err(unsupported(f.span.range(), "event and link fields in aggregates"));
         }
         self.use_joins(&joins);
-        let cond = compare(f.op, &l, &r);
-        let (_, from) = Self::source(Some(input));
+        let cond = compare(f.op, &l, &r, false);
+        let from = Self::from_rel(input, &[&cond, &joins.sql()]);
         let keys = self.add(format!(
             "SELECT r.trace_id, r.g\n  FROM {from}{}\n  GROUP BY r.trace_id, r.g\n  HAVING {cond}",
             joins.sql()
@@ -351,7 +368,7 @@ impl Compiler {
             selected.push(name);
         }
         self.use_joins(&joins);
-        let (_, from) = Self::source(Some(rel));
+        let from = Self::from_rel(rel, &[&columns.join(", "), &joins.sql()]);
         let limit = match self.limit {
             Some(n) => format!(
                 "\nWHERE r.trace_id IN (SELECT trace_id FROM (SELECT DISTINCT trace_id FROM {rel}) t ORDER BY trace_id LIMIT {n})"
@@ -388,8 +405,9 @@ fn binary(op: SpansetOp, a: &str, b: &str, grouped: bool) -> String {
         )
     };
     // The relations, as conditions on l (left side) and r (right side): r is l's child, ...
-    let child = " AND r.parent_span_id = l.span_id";
-    let parent = " AND l.parent_span_id = r.span_id";
+    // A span naming itself as its parent is not its own child (nor parent).
+    let child = " AND r.parent_span_id = l.span_id AND r.span_id <> l.span_id";
+    let parent = " AND l.parent_span_id = r.span_id AND r.span_id <> l.span_id";
     let descendant = " AND l.nested_left < r.nested_left AND r.nested_right < l.nested_right";
     let ancestor = " AND r.nested_left < l.nested_left AND l.nested_right < r.nested_right";
     // Siblings share a parent that is in the data (depth > 0: an orphan is a root, Decision 2).

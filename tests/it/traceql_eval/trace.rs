@@ -18,8 +18,8 @@ pub struct Trace<'a> {
     parent: Vec<Option<usize>>,
     /// How many spans of the trace name each span as parent.
     child_count: Vec<i64>,
-    /// The first span (in data order) without a parent id: it gives `trace:rootName` and
-    /// `trace:rootService`.
+    /// The span without a parent id that starts first (then the smallest span id): it gives
+    /// `trace:rootName` and `trace:rootService`.
     root: Option<usize>,
     /// max(end) − min(start) over the trace's spans.
     duration: Option<i64>,
@@ -51,7 +51,9 @@ impl<'a> Trace<'a> {
         for p in parent.iter().flatten() {
             child_count[*p] += 1;
         }
-        let root = spans.iter().position(|s| s.parent_span_id.is_none());
+        let root = (0..spans.len())
+            .filter(|&i| spans[i].parent_span_id.is_none())
+            .min_by_key(|&i| (spans[i].start_ns.is_none(), spans[i].start_ns, spans[i].span_id));
         let start = spans.iter().filter_map(|s| s.start_ns).min();
         let end = spans.iter().filter_map(|s| s.end_ns).max();
         let duration = start.zip(end).map(|(s, e)| e - s);

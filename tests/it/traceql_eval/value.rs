@@ -198,6 +198,9 @@ pub fn arith(op: BinaryOp, a: &Value, b: &Value) -> Value {
         }
         (x, y) => {
             let (x, y) = (x.as_f64(), y.as_f64());
+            if y == 0.0 && matches!(op, BinaryOp::Div | BinaryOp::Mod) {
+                return Value::Nil;
+            }
             Value::Float(match op {
                 BinaryOp::Add => x + y,
                 BinaryOp::Sub => x - y,
