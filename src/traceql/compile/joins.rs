@@ -41,21 +41,31 @@ impl Joins {
 
     /// The `LEFT JOIN` clauses, to follow `FROM spans s`.
     pub fn sql(&self) -> String {
+        self.sql_on("s")
+    }
+
+    /// The `LEFT JOIN` clauses, keyed on `{row}.trace_id` and `{row}.span_id` (the spans row `s`,
+    /// or a spanset table's row when no other span column is read).
+    pub fn sql_on(&self, row: &str) -> String {
         let mut out = String::new();
         if self.trace {
-            out.push_str("\n  LEFT JOIN tr ON tr.trace_id = s.trace_id");
+            out.push_str(&format!("\n  LEFT JOIN tr ON tr.trace_id = {row}.trace_id"));
         }
         if self.child_count {
-            out.push_str("\n  LEFT JOIN cc ON cc.trace_id = s.trace_id AND cc.span_id = s.span_id");
+            out.push_str(&format!(
+                "\n  LEFT JOIN cc ON cc.trace_id = {row}.trace_id AND cc.span_id = {row}.span_id"
+            ));
         }
         // A span without events (links) still gets one row, with absent event (link) fields.
         if self.events {
-            out.push_str("\n  LEFT JOIN logs e ON e.trace_id = s.trace_id AND e.span_id = s.span_id");
+            out.push_str(&format!(
+                "\n  LEFT JOIN logs e ON e.trace_id = {row}.trace_id AND e.span_id = {row}.span_id"
+            ));
         }
         if self.links {
-            out.push_str(
-                "\n  LEFT JOIN refs l ON l.trace_id = s.trace_id AND l.span_id = s.span_id AND l.position > 0",
-            );
+            out.push_str(&format!(
+                "\n  LEFT JOIN refs l ON l.trace_id = {row}.trace_id AND l.span_id = {row}.span_id AND l.position > 0"
+            ));
         }
         for (at, (scope, key)) in self.attributes.iter().enumerate() {
             let (stored, position) = match scope {
@@ -67,7 +77,7 @@ impl Joins {
             };
             let a = format!("a{at}");
             out.push_str(&format!(
-                "\n  LEFT JOIN tags {a} ON {a}.trace_id = s.trace_id AND {a}.span_id = s.span_id AND {a}.key = {} AND {a}.scope = '{stored}'",
+                "\n  LEFT JOIN tags {a} ON {a}.trace_id = {row}.trace_id AND {a}.span_id = {row}.span_id AND {a}.key = {} AND {a}.scope = '{stored}'",
                 str_lit(key)
             ));
             if let Some(p) = position {

@@ -57,17 +57,16 @@ pub(super) fn compile(c: &mut Compiler, rel: &str, m: &Metrics, range: Range) ->
     } else {
         format!("{} AS lk", label_sql.join(" || '\u{1f}' || "))
     });
-    let offset = format!("(CAST(s.start_time AS BIGINT) - {start})");
+    let offset = format!("(CAST(r.start_time AS BIGINT) - {start})");
     select.push(format!(
         "CAST(floor(CAST({offset} AS DOUBLE) / {}) AS BIGINT) AS k",
         float_lit(step as f64)
     ));
     select.push(format!("{value} AS v"));
-    let (_, from) = Compiler::source(Some(rel));
+    let select = select.join(", ");
+    let from = Compiler::from_rel(rel, &[&select], &joins);
     let points = c.add(format!(
-        "SELECT {}\n  FROM {from}{}\n  WHERE CAST(s.start_time AS BIGINT) >= {start} AND CAST(s.start_time AS BIGINT) < {end}",
-        select.join(", "),
-        joins.sql()
+        "SELECT {select}\n  FROM {from}\n  WHERE CAST(r.start_time AS BIGINT) >= {start} AND CAST(r.start_time AS BIGINT) < {end}"
     ));
     let out_labels = |alias: &str| {
         label_cols

@@ -2,7 +2,8 @@
 //! no recursive CTE (Ballista cannot run one).
 //!
 //! Every spanset expression becomes a common table of the spans it selects, with the columns
-//! structure needs (`trace_id, span_id, parent_span_id, depth, nested_left, nested_right`) and the
+//! structure needs (`trace_id, span_id, parent_span_id, depth, nested_left, nested_right`, and
+//! `start_time` for metrics) and the
 //! spanset it belongs to (`g`: `''`, or after `by(...)` the group's printed values); a spanset is
 //! the spans of one trace with one `g`.
 //!
@@ -221,25 +222,22 @@ impl Compiler {
     /// `FROM` the spans of `input` (or all spans), as `s`, with `r.*` the spanset columns.
     fn source(input: Option<&str>) -> (String, String) {
         match input {
-            None => (
-                "s.trace_id, s.span_id, s.parent_span_id, s.depth, s.nested_left, s.nested_right, '' AS g".into(),
-                "spans s".into(),
-            ),
+            None => (format!("{}, '' AS g", structure("s")), "spans s".into()),
             Some(r) => (
-                "r.trace_id, r.span_id, r.parent_span_id, r.depth, r.nested_left, r.nested_right, r.g".into(),
+                format!("{}, r.g", structure("r")),
                 format!("{r} r\n  JOIN spans s ON s.trace_id = r.trace_id AND s.span_id = r.span_id"),
             ),
         }
     }
 
-    /// `FROM` the spanset table `rel` as `r`, joined to its `spans` rows as `s` only when `sql`
-    /// (the expressions and joins that will read the row) mentions `s.` — a conservative test:
-    /// a needless join costs time, never a wrong row.
-    fn from_rel(rel: &str, sql: &[&str]) -> String {
+    /// `FROM` the spanset table `rel` as `r` with `joins`, joined to its `spans` rows as `s` only
+    /// when `sql` (the expressions that will read the row) mentions `s.` — a conservative test: a
+    /// needless join costs time, never a wrong row. Without `s`, the joins key on `r`.
+    fn from_rel(rel: &str, sql: &[&str], joins: &Joins) -> String {
         if sql.iter().any(|t| t.contains("s.")) {
-            Self::source(Some(rel)).1
+            format!("{}{}", Self::source(Some(rel)).1, joins.sql())
         } else {
-            format!("{rel} r")
+            format!("{rel} r{}", joins.sql_on("r"))
         }
     }
 
@@ -259,9 +257,7 @@ impl Compiler {
                 Stage::Coalesce { .. } => {
                     let r = self.all_if_none(rel.as_deref());
                     self.grouped = false;
-                    self.add(format!(
-                        "SELECT DISTINCT trace_id, span_id, parent_span_id, depth, nested_left, nested_right, '' AS g FROM {r}"
-                    ))
+                    self.add(format!("SELECT DISTINCT {}, '' AS g FROM {r} r", structure("r")))
                 }
                 Stage::Select { fields, .. } => {
                     self.selected.extend(fields.iter().cloned());
@@ -318,10 +314,9 @@ impl Compiler {
         }
         self.use_joins(&joins);
         let cond = compare(f.op, &l, &r, false);
-        let from = Self::from_rel(input, &[&cond, &joins.sql()]);
+        let from = Self::from_rel(input, &[&cond], &joins);
         let keys = self.add(format!(
-            "SELECT r.trace_id, r.g\n  FROM {from}{}\n  GROUP BY r.trace_id, r.g\n  HAVING {cond}",
-            joins.sql()
+            "SELECT r.trace_id, r.g\n  FROM {from}\n  GROUP BY r.trace_id, r.g\n  HAVING {cond}"
         ));
         let same_group = if self.by_seen { " AND k.g = r.g" } else { "" };
         Ok(self.add(format!(
@@ -342,12 +337,9 @@ impl Compiler {
         self.use_joins(&joins);
         self.grouped = true;
         self.by_seen = true;
-        let (_, from) = Self::source(Some(input));
         let g = parts.join(" || ', ' || ");
-        Ok(self.add(format!(
-            "SELECT r.trace_id, r.span_id, r.parent_span_id, r.depth, r.nested_left, r.nested_right, {g} AS g\n  FROM {from}{}",
-            joins.sql()
-        )))
+        let from = Self::from_rel(input, &[&g], &joins);
+        Ok(self.add(format!("SELECT {}, {g} AS g\n  FROM {from}", structure("r"))))
     }
 
     /// The final `SELECT` of a spans query.
@@ -368,7 +360,7 @@ impl Compiler {
             selected.push(name);
         }
         self.use_joins(&joins);
-        let from = Self::from_rel(rel, &[&columns.join(", "), &joins.sql()]);
+        let from = Self::from_rel(rel, &[&columns.join(", ")], &joins);
         let limit = match self.limit {
             Some(n) => format!(
                 "\nWHERE r.trace_id IN (SELECT trace_id FROM (SELECT DISTINCT trace_id FROM {rel}) t ORDER BY trace_id LIMIT {n})"
@@ -379,7 +371,7 @@ impl Compiler {
         // returned only part of the rows of some of these queries when they ended in ORDER BY
         // (a semi join, then a partitioned join, then the sort), and DataFusion 55's plan check
         // rejected ordering a union by the constant `g`.
-        let sql = format!("SELECT {}\nFROM {from}{}{limit}", columns.join(", "), joins.sql());
+        let sql = format!("SELECT {}\nFROM {from}{limit}", columns.join(", "));
         Ok((
             sql,
             Output::Spans {
@@ -388,6 +380,23 @@ impl Compiler {
             },
         ))
     }
+}
+
+/// The columns of a spanset table but `g`, read from `alias`: the span's identity, what structural
+/// operators need, and the start time metrics bucket by (so that no later stage joins `spans`
+/// again only for these).
+fn structure(alias: &str) -> String {
+    [
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "depth",
+        "nested_left",
+        "nested_right",
+        "start_time",
+    ]
+    .map(|c| format!("{alias}.{c}"))
+    .join(", ")
 }
 
 /// The spans of `A op B` (two spanset tables), per trace and group.
