@@ -84,14 +84,18 @@ pub(super) fn compile(c: &mut Compiler, rel: &str, m: &Metrics, range: Range) ->
                 String::new()
             };
             let cols = label_cols.iter().map(|c| format!("{c}, ")).collect::<String>();
-            let series = c.add(format!("SELECT DISTINCT {cols}lk FROM {points}"));
+            let counts = c.add(format!(
+                "SELECT {cols}lk, k, count(*) AS n FROM {points} GROUP BY {cols}lk, k"
+            ));
             let steps = c.add(format!("SELECT unnest(range(0, {})) AS k", range.steps()));
-            let counts = c.add(format!("SELECT lk, k, count(*) AS n FROM {points} GROUP BY lk, k"));
-            // Every step of a series, 0 where no span falls (Decision 16).
+            // Every step of a series, 0 where no span falls (Decision 16): each series' counts
+            // against every step, summed where the step matches. `counts` is read once (a common
+            // table read twice is computed twice by DataFusion, which inlines them).
+            let group = label_cols.iter().map(|c| format!("n.{c}, ")).collect::<String>();
             format!(
-                "SELECT {}{}, CAST(COALESCE(n.n, 0) AS DOUBLE){per} AS value\n\
-                 FROM {series} se CROSS JOIN {steps} st\n  LEFT JOIN {counts} n ON n.lk = se.lk AND n.k = st.k",
-                out_labels("se"),
+                "SELECT {}{}, CAST(sum(CASE WHEN n.k = st.k THEN n.n ELSE 0 END) AS DOUBLE){per} AS value\n\
+                 FROM {counts} n CROSS JOIN {steps} st\n  GROUP BY {group}n.lk, st.k",
+                out_labels("n"),
                 step_start("st"),
             )
         }

@@ -12,7 +12,7 @@
 //! | `{ cond }` | `spans s` with a `LEFT JOIN tags` per attribute, `WHERE cond` |
 //! | `A && B`, `A \|\| B` | `EXISTS` on the other side's spanset, `UNION` |
 //! | `A > B`, `A >> B`, ... | `B r WHERE [NOT] EXISTS (A l ... relation)`: parent ids, nested sets |
-//! | `\| count() > 2` | `GROUP BY trace_id, g HAVING ...`, joined back |
+//! | `\| count() > 2` | `count(*) OVER (PARTITION BY trace_id, g) > 2` |
 //! | `\| by(x)` | `g` := the printed value of `x` |
 //! | `\| rate() by (x)` | buckets of `(start - START) / STEP`, zero-filled over `range(0, N)` |
 //!
@@ -304,23 +304,25 @@ impl Compiler {
         Ok(self.add(format!("SELECT {distinct}{cols}\n  FROM {from}{}{filter}", joins.sql())))
     }
 
-    /// `| aggregate op value`: the spansets (trace, group) for which the comparison holds.
+    /// `| aggregate op value`: the spans of the spansets (trace, group) for which the comparison
+    /// holds. Aggregates are window functions over the spanset, so the input is read once: a
+    /// `GROUP BY` joined back to its input made DataFusion (which inlines common tables) compute
+    /// the input twice.
     fn scalar_filter(&mut self, f: &super::ast::ScalarFilter, input: &str) -> CResult<String> {
         let mut joins = Joins::default();
-        let l = scalar(&f.lhs, &mut joins)?;
-        let r = scalar(&f.rhs, &mut joins)?;
+        let window = spanset_window(self.by_seen);
+        let l = scalar(&f.lhs, &mut joins, window)?;
+        let r = scalar(&f.rhs, &mut joins, window)?;
         if joins.multiplies() {
             return Err(unsupported(f.span.range(), "event and link fields in aggregates"));
         }
         self.use_joins(&joins);
-        let cond = compare(f.op, &l, &r, false);
+        let cond = compare(f.op, &l, &r, true);
         let from = Self::from_rel(input, &[&cond], &joins);
-        let keys = self.add(format!(
-            "SELECT r.trace_id, r.g\n  FROM {from}\n  GROUP BY r.trace_id, r.g\n  HAVING {cond}"
-        ));
-        let same_group = if self.by_seen { " AND k.g = r.g" } else { "" };
         Ok(self.add(format!(
-            "SELECT r.* FROM {input} r JOIN {keys} k ON k.trace_id = r.trace_id{same_group}"
+            "SELECT {cols}, g FROM (\n    SELECT {}, r.g, {cond} AS keep\n    FROM {from}\n  ) w WHERE keep",
+            structure("r"),
+            cols = STRUCTURE.join(", ")
         )))
     }
 
@@ -386,17 +388,27 @@ impl Compiler {
 /// operators need, and the start time metrics bucket by (so that no later stage joins `spans`
 /// again only for these).
 fn structure(alias: &str) -> String {
-    [
-        "trace_id",
-        "span_id",
-        "parent_span_id",
-        "depth",
-        "nested_left",
-        "nested_right",
-        "start_time",
-    ]
-    .map(|c| format!("{alias}.{c}"))
-    .join(", ")
+    STRUCTURE.map(|c| format!("{alias}.{c}")).join(", ")
+}
+
+const STRUCTURE: [&str; 7] = [
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "depth",
+    "nested_left",
+    "nested_right",
+    "start_time",
+];
+
+/// The window of one spanset, for aggregates: a trace, or a trace's group once `by()` made groups.
+/// (Before that `g` is the constant `''`, and partitioning by it too broke an assertion of
+/// Ballista 55's window execution.)
+fn spanset_window(grouped: bool) -> &'static str {
+    match grouped {
+        true => "OVER (PARTITION BY r.trace_id, r.g)",
+        false => "OVER (PARTITION BY r.trace_id)",
+    }
 }
 
 /// The spans of `A op B` (two spanset tables), per trace and group.
@@ -451,12 +463,12 @@ fn binary(op: SpansetOp, a: &str, b: &str, grouped: bool) -> String {
     }
 }
 
-/// A scalar expression over the spans of one spanset (inside `GROUP BY trace_id, g`).
-fn scalar(e: &ScalarExpr, joins: &mut Joins) -> CResult<Val> {
+/// A scalar expression over the spans of one spanset (aggregates as windows over the spanset).
+fn scalar(e: &ScalarExpr, joins: &mut Joins, window: &str) -> CResult<Val> {
     Ok(match e {
         ScalarExpr::Literal { value, .. } => literal(value),
         ScalarExpr::Neg { operand, .. } => {
-            let v = scalar(operand, joins)?;
+            let v = scalar(operand, joins, window)?;
             Val {
                 i: v.i.map(|x| format!("(-{x})")),
                 f: v.f.map(|x| format!("(-{x})")),
@@ -464,7 +476,9 @@ fn scalar(e: &ScalarExpr, joins: &mut Joins) -> CResult<Val> {
                 ..Val::default()
             }
         }
-        ScalarExpr::Binary { op, lhs, rhs, .. } => arithmetic(*op, &scalar(lhs, joins)?, &scalar(rhs, joins)?),
+        ScalarExpr::Binary { op, lhs, rhs, .. } => {
+            arithmetic(*op, &scalar(lhs, joins, window)?, &scalar(rhs, joins, window)?)
+        }
         ScalarExpr::Aggregate(a) => {
             let arg = match &a.arg {
                 Some(x) => Some(FieldCompiler { joins }.value(x)?),
@@ -475,11 +489,11 @@ fn scalar(e: &ScalarExpr, joins: &mut Joins) -> CResult<Val> {
             let number = arg.map(|v| v.number_sql(1.0));
             match (a.func, number) {
                 (AggregateFn::Count, _) => Val {
-                    i: Some("count(*)".into()),
+                    i: Some(format!("count(*) {window}")),
                     ..Val::default()
                 },
                 (func, Some(n)) => Val {
-                    f: Some(format!("{}({n})", func.as_str())),
+                    f: Some(format!("{}({n}) {window}", func.as_str())),
                     ..Val::default()
                 },
                 (func, None) => {
