@@ -106,7 +106,11 @@ async fn explain_traceql(a: &Args, text: &str) -> Result<u8> {
     let mut out = format!("-- TraceQL: {}\n{};\n", text.replace(['\n', '\r'], " "), compiled.sql);
     if let Some(ctx) = &ctx {
         out.push_str(&format!("-- plan on {}:\n", a.engine.engine));
-        let batches = ctx.sql(&format!("EXPLAIN {}", compiled.sql)).await?.collect().await?;
+        let batches = tracecheck::traceql::session_for(ctx)
+            .sql(&format!("EXPLAIN {}", compiled.sql))
+            .await?
+            .collect()
+            .await?;
         for line in physical_plan(&batches)?.lines() {
             out.push_str(&format!("--   {line}\n"));
         }

@@ -47,7 +47,7 @@ mod tests;
 
 pub use ast::Query;
 pub use error::TraceQlError;
-pub use run::{data_range, execute, run};
+pub use run::{data_range, execute, run, session_for};
 
 /// Parses a TraceQL query into its AST.
 ///
