@@ -27,7 +27,8 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
 fi
 
 if [ -z "${TRACECHECK_BIN:-}" ]; then
-    TRACECHECK_BIN=$root/target/debug/tracecheck
+    # The binary cargo builds: under CARGO_TARGET_DIR when one is shared between checkouts.
+    TRACECHECK_BIN=$(realpath -m "${CARGO_TARGET_DIR:-$root/target}")/debug/tracecheck
     if ! "$TRACECHECK_BIN" check --help 2>/dev/null | grep -q -- '--expect'; then
         cargo build --features ballista
     fi

@@ -16,14 +16,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-venv=target/python-venv
+venv=$(realpath -m "${CARGO_TARGET_DIR:-$root/target}")/python-venv
 requirements=examples/bank-python/requirements.txt
 if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
     rm -rf "$venv"
     # Debian's python3 needs its python3-venv package for this.
     python3 -m venv "$venv"
 fi
-py=$root/$venv/bin/python
+py=$venv/bin/python
 pip=("$py" -m pip --disable-pip-version-check --quiet)
 if ! cmp -s "$requirements" "$venv/.installed-requirements"; then
     "${pip[@]}" install -r "$requirements"
@@ -34,7 +34,8 @@ fi
 "${pip[@]}" check >/dev/null || "${pip[@]}" check
 
 if [ -z "${TRACECHECK_BIN:-}" ]; then
-    TRACECHECK_BIN=$root/target/debug/tracecheck
+    # The binary cargo builds: under CARGO_TARGET_DIR when one is shared between checkouts.
+    TRACECHECK_BIN=$(realpath -m "${CARGO_TARGET_DIR:-$root/target}")/debug/tracecheck
     if ! "$TRACECHECK_BIN" check --help 2>/dev/null | grep -q -- '--expect'; then
         cargo build --features ballista
     fi
