@@ -70,8 +70,10 @@ impl Range {
     /// a whole number of milliseconds (at least 1 ns) starting at a multiple of the step.
     ///
     /// ```
+    /// let r = tracecheck::traceql::compile::Range::covering(0, 59_999_999, 60);
+    /// assert_eq!((r.start, r.step, r.end), (0, 1_000_000, 60_000_000));
     /// let r = tracecheck::traceql::compile::Range::covering(1_000, 60_999_999, 60);
-    /// assert_eq!(r.step, 1_000_000);
+    /// assert_eq!(r.step, 2_000_000, "1.0167 ms rounded up to whole milliseconds");
     /// assert!(r.start <= 1_000 && r.end > 60_999_999);
     /// ```
     pub fn covering(min: i64, max: i64, n: i64) -> Range {
@@ -135,7 +137,7 @@ pub struct Compiled {
 /// ```
 /// let q = tracecheck::traceql::parse("{ name = \"x\" } | count() > 1").unwrap();
 /// let c = tracecheck::traceql::compile::compile(&q, None).unwrap();
-/// assert!(c.sql.contains("HAVING"));
+/// assert!(c.sql.contains("count(*) OVER (PARTITION BY r.trace_id)"));
 /// let m = tracecheck::traceql::parse("{ } | rate()").unwrap();
 /// assert!(tracecheck::traceql::compile::compile(&m, None).is_err());
 /// ```
