@@ -104,7 +104,7 @@ pub(super) fn compare(op: BinaryOp, l: &Val, r: &Val, total: bool) -> String {
     }
     let parts: Vec<String> = match total {
         true => parts.iter().map(|p| format!("COALESCE({p}, FALSE)")).collect(),
-        false => parts.iter().map(|p| format!("{p}")).collect(),
+        false => parts,
     };
     match parts.len() {
         0 => "FALSE".into(),
