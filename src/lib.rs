@@ -29,6 +29,7 @@ pub mod schema;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod text;
 pub mod traceql;
 pub mod watch;
 

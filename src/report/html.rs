@@ -31,6 +31,7 @@ use super::measurement_label;
 use super::trace::{load_traces, TraceTree};
 use crate::check::{CheckReport, ModelReport, Report, Violation};
 use crate::error::Result;
+use crate::text::plural;
 
 const STYLE: &str = include_str!("report.css");
 const SCRIPT: &str = include_str!("report.js");
@@ -207,14 +208,6 @@ pub fn page(report: &Report, traces: &[TraceTree], max_traces: usize) -> String 
     out.push_str(&script_json(&Value::Object(drawn)));
     out.push_str("</script>\n</body></html>\n");
     out
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 fn model_fails(report: &Report, m: &ModelReport) -> bool {

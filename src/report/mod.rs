@@ -22,6 +22,7 @@ use std::fmt::Write;
 pub use json_out::write_json;
 
 use crate::check::{display_value, CheckReport, Measurement, ModelReport, Report, RuleReport, Violation};
+use crate::text::plural;
 
 /// The report for people: per model, holds or fails with how often `when` held; per failing clause the
 /// number of traces and the first `max_traces` of them with their witness spans; warnings; a summary.
@@ -156,14 +157,6 @@ fn measurement_text(r: &RuleReport, m: &Measurement) -> String {
     }
     let _ = write!(s, " over {}", m.n);
     s
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 fn applied(m: &ModelReport) -> String {

@@ -17,6 +17,7 @@
 use std::fmt::Write;
 
 use super::trace::{format_ms, SpanRow, TraceTree};
+use crate::text::plural;
 
 /// Characters of the name column, indentation included.
 const NAME_WIDTH: usize = 56;
@@ -141,14 +142,6 @@ fn bar(tree: &TraceTree, span: &SpanRow, width: usize) -> String {
         "█".repeat(to - from),
         " ".repeat(width - to)
     )
-}
-
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 #[cfg(test)]

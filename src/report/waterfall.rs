@@ -10,6 +10,7 @@ use std::fmt::Write;
 use super::html::escape;
 use super::trace::{format_ms, TraceTree};
 use crate::check::{ModelReport, Violation};
+use crate::text::plural;
 
 /// Violations listed above one trace; the rest are counted.
 const LISTED_VIOLATIONS: usize = 12;
@@ -235,14 +236,6 @@ fn visible_rows(t: &TraceTree, collapsed: &[bool]) -> usize {
         i += 1 + if collapsed[i] { t.spans[i].descendants } else { 0 };
     }
     shown
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 /// The colour class of a service: the same service has the same colour on the whole page.

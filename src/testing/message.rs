@@ -14,6 +14,7 @@ use crate::ingest::{trace_id_hex, Span};
 use crate::model::ast::{Comments, Field, Quantifier};
 use crate::model::Model;
 use crate::report::trace::format_ms;
+use crate::text::plural;
 
 /// Violating traces drawn per failing model; the others are listed by id.
 const MAX_TRACES: usize = 3;
@@ -425,13 +426,5 @@ fn failing_check(out: &mut Styled, file: &FileReport, c: &CheckReport) {
     out.styled(Style::Bold, format!(" check {:?}\n", c.title));
     for l in body.iter().skip(1) {
         out.text(format!("{l}\n"));
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }

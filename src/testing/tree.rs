@@ -14,8 +14,8 @@ use super::fields;
 use super::style::{clean, Style, Styled};
 use crate::ingest::{span_id_hex, Span, StatusCode};
 use crate::model::ast::Field;
-use crate::report::terminal::plural;
 use crate::report::trace::{format_ms, SpanRow, TraceTree};
+use crate::text::plural;
 
 /// Traces with more spans than this show only the marked spans and their ancestors.
 const MAX_ROWS: usize = 40;
