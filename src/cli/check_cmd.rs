@@ -169,7 +169,8 @@ pub async fn run(a: Args) -> Result<u8> {
     write_report(&report, &a, a.output.as_deref())?;
     if let Some(path) = &a.report {
         let page = report::html::render(&report, &ctx, a.report_traces).await?;
-        write_atomic(path, page.as_bytes())?;
+        // A browser reloading the page never sees half of it.
+        super::atomic::write_bytes(path, page.as_bytes())?;
     }
     Ok(report.exit_code())
 }
@@ -282,26 +283,4 @@ fn decode_in_memory(engine: &Engine, data: &[PathBuf], why: &str) -> Result<Vec<
         }
     }
     Ok(spans)
-}
-
-/// A temporary file beside `path`, then a rename: a browser reloading the page never sees half of it.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("--report {}: not a file name", path.display())))?;
-    let tmp = path.with_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(&tmp, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
 }

@@ -39,9 +39,7 @@ pub async fn run(a: Args) -> Result<u8> {
             }
         } else if a.write {
             if text != source {
-                let tmp = PathBuf::from(format!("{name}.tmp"));
-                std::fs::write(&tmp, &text).map_err(|e| Error::io(&tmp, e))?;
-                std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+                super::atomic::write_bytes(path, text.as_bytes())?;
             }
         } else {
             print!("{text}");

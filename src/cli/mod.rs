@@ -1,5 +1,6 @@
 //! Command definitions (clap) and dispatch.
 
+mod atomic;
 mod check_cmd;
 mod collect_cmd;
 mod compact_cmd;

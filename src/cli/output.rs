@@ -1,7 +1,7 @@
 //! Printing query results: table, CSV, JSON lines, or a Parquet file.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
@@ -83,12 +83,12 @@ fn write_parquet(batches: &[RecordBatch], path: &Path) -> Result<()> {
         Some(b) => b.schema(),
         None => return Err(Error::Usage("the query returned no batches to write".into())),
     };
-    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
-    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
-    for b in batches {
-        w.write(b)?;
-    }
-    w.close()?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    super::atomic::write_file(path, |file| {
+        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
+        for b in batches {
+            w.write(b)?;
+        }
+        w.close()?;
+        Ok(())
+    })
 }
