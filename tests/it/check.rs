@@ -288,8 +288,8 @@ fn check_exit_codes_and_formats() {
     assert!(err.contains("bad.model:2:17"), "{err}");
     assert!(err.contains("cannot compare a duration with a string"), "{err}");
 
-    let junit = tracecheck_ok(&["explain", "holds.model"], p);
-    assert!(junit.contains("FROM\n"), "{junit}");
+    let sql = tracecheck_ok(&["explain", "holds.model"], p);
+    assert!(sql.contains("FROM\n"), "{sql}");
     let junit = tracecheck(
         &[
             "check",

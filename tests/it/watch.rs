@@ -433,9 +433,10 @@ fn per_window_check_rules_report_what_check_reports() {
     w.send(&spans);
     std::thread::sleep(Duration::from_millis(800));
     let m = runtime.block_on(scrape(&w.metrics));
-    // Windows closed while the stream ran (the data spans about 4.5 s; lateness 5 s of data
-    // time keeps the last ones open until shutdown).
-    let before_shutdown = m["tracecheck_windows_evaluated_total"];
+    // The metric is exported while the stream runs; its value depends on timing (the data spans
+    // about 4.5 s, and a lateness of 5 s of data time keeps windows open until shutdown), so only
+    // its presence is checked here — what the windows measured is checked below.
+    assert!(m.contains_key("tracecheck_windows_evaluated_total"), "{m:?}");
     let (code, events) = w.stop();
     assert_eq!(code, Some(1));
     // Rule 3 has no `per`: measured over the default 1-minute window, which holds the whole
@@ -463,7 +464,6 @@ fn per_window_check_rules_report_what_check_reports() {
         })
         .collect();
     assert_eq!(got, expected);
-    assert!(before_shutdown >= 0.0);
 }
 
 #[test]
