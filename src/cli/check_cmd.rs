@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use tracecheck::check::{check_compiled_in_passes, compile_file, Compiled, DataNames, Report};
 use tracecheck::engine::Engine;
 use tracecheck::ingest::{decode_bytes, decode_file, Span};
-use tracecheck::model::parse_file;
 use tracecheck::pipeline::expand_inputs;
 use tracecheck::store::is_dataset;
 use tracecheck::{engine, report, Error, Result};
@@ -88,20 +87,6 @@ pub enum ExpectArg {
 /// 3.1 GiB (BENCHMARKS.md); 10M spans or fewer run in one pass as before.
 const DEFAULT_PASS_SPANS: u64 = 10_000_000;
 
-/// Reads and parses a model file; parse errors carry the source for rendering.
-pub fn read_models(path: &Path) -> Result<(String, String, tracecheck::model::File)> {
-    let source = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let name = path.display().to_string();
-    match parse_file(&source) {
-        Ok(f) => Ok((name, source, f)),
-        Err(error) => Err(Error::Model {
-            file: name,
-            source_text: source,
-            error: error.into(),
-        }),
-    }
-}
-
 /// The name standard input goes by in `--data` (and in errors: `<stdin>`).
 const STDIN: &str = "-";
 
@@ -122,7 +107,7 @@ pub async fn run(a: Args) -> Result<u8> {
     // Every file is parsed and compiled before any data is read: a typo fails in milliseconds.
     let mut compiled = Vec::new();
     for path in &a.models {
-        let (name, source, file) = read_models(path)?;
+        let (name, source, file) = tracecheck::model::read_file(path)?;
         let models = compile_file(&name, &source, &file)?;
         compiled.push((name, models));
     }

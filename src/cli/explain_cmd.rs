@@ -12,8 +12,6 @@ use datafusion::sql::sqlparser::ast::Query;
 use tracecheck::check::{compile_file, Compiled};
 use tracecheck::{engine, Error, Result};
 
-use super::check_cmd::read_models;
-
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// `.model` files.
@@ -39,7 +37,7 @@ pub async fn run(a: Args) -> Result<u8> {
     }
     let mut queries = Vec::new();
     for path in &a.models {
-        let (name, source, file) = read_models(path)?;
+        let (name, source, file) = tracecheck::model::read_file(path)?;
         for block in compile_file(&name, &source, &file)? {
             // SQL comments cannot end early: a title holding a newline is printed on one line.
             match block {

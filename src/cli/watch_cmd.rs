@@ -12,7 +12,6 @@ use tracecheck::collect::DatasetSink;
 use tracecheck::watch::{serve_metrics, CheckSink, Emitter, Metrics};
 use tracecheck::{Error, Result};
 
-use super::check_cmd::read_models;
 use super::duration::parse_duration;
 use super::receiver::{shutdown_signal, ReceiverArgs};
 
@@ -73,7 +72,7 @@ pub async fn run(a: Args) -> Result<u8> {
     // Every model is compiled before anything listens: a typo fails at once.
     let mut files = Vec::new();
     for path in &a.models {
-        let (name, source, file) = read_models(path)?;
+        let (name, source, file) = tracecheck::model::read_file(path)?;
         let blocks: Vec<Compiled> = compile_file(&name, &source, &file)?;
         files.push((name, blocks));
     }

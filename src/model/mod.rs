@@ -48,3 +48,37 @@ pub use ast::{Check, File, Item, Model};
 pub use diag::ModelError;
 pub use format::format_file;
 pub use parser::parse_file;
+
+/// Parses model text that goes by `name` (a file name, `<text>`), with a parse error as the crate's
+/// [`Error::Model`](crate::Error::Model): positions and the underlined line rendered against
+/// `source`.
+///
+/// ```
+/// let e = tracecheck::model::parse_named("rules.model", "model \"m\" {\n  expect span(nmae = \"x\")\n}").unwrap_err();
+/// assert!(e.to_string().starts_with("rules.model:2:15: unknown field"), "{e}");
+/// assert_eq!(tracecheck::model::parse_named("r.model", "model \"m\" { expect span() }").unwrap().items.len(), 1);
+/// ```
+pub fn parse_named(name: &str, source: &str) -> crate::Result<File> {
+    parse_file(source).map_err(|error| crate::Error::Model {
+        file: name.to_string(),
+        source_text: source.to_string(),
+        error: error.into(),
+    })
+}
+
+/// Reads and parses a model file: its name as given, its text (for reports and compiled SQL) and
+/// the AST. The one way the commands (`check`, `explain`, `watch`) load a model file.
+///
+/// ```
+/// let (name, source, file) = tracecheck::model::read_file("queries/bank.model".as_ref()).unwrap();
+/// assert_eq!(name, "queries/bank.model");
+/// assert!(source.contains("model"));
+/// assert_eq!(file.items.len(), 7);
+/// assert!(tracecheck::model::read_file("no/such.model".as_ref()).is_err());
+/// ```
+pub fn read_file(path: &std::path::Path) -> crate::Result<(String, String, File)> {
+    let source = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+    let name = path.display().to_string();
+    let file = parse_named(&name, &source)?;
+    Ok((name, source, file))
+}

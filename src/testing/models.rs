@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::check::{compile_file, Compiled};
 use crate::error::{Error, Result};
-use crate::model::{parse_file, File, Model};
+use crate::model::{File, Model};
 
 /// Compiled `model` and `check` blocks, with the label reports name them by (the path as given,
 /// `<text>` or `<builder>`).
@@ -83,11 +83,7 @@ impl Models {
     }
 
     fn compile(label: &str, source: &str) -> Result<Models> {
-        let file = parse_file(source).map_err(|error| Error::Model {
-            file: label.to_string(),
-            source_text: source.to_string(),
-            error: error.into(),
-        })?;
+        let file = crate::model::parse_named(label, source)?;
         Ok(Models {
             label: label.to_string(),
             blocks: compile_file(label, source, &file)?,
