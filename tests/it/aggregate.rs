@@ -165,7 +165,7 @@ async fn every_aggregate_matches_a_direct_computation() {
     // error_rate per name and minute: status error, or a server span answering 5xx.
     let minute = |s: &Span| {
         let m = s.start_ns.unwrap().div_euclid(60_000_000_000);
-        let t = chrono_free_rfc3339(m * 60);
+        let t = rfc3339_seconds(m * 60);
         format!("{}|{t}", s.name)
     };
     let windows = group_by(&spans, |s| Some(minute(s)));
@@ -233,25 +233,10 @@ async fn every_aggregate_matches_a_direct_computation() {
 }
 
 /// `2026-01-01T00:01:00Z` for 1767225660, as DataFusion prints a UTC timestamp cast to text.
-fn chrono_free_rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+fn rfc3339_seconds(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .expect("a time in range")
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 const DUCKDB_QUANTILES: &str = r#"
