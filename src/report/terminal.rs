@@ -17,7 +17,7 @@
 use std::fmt::Write;
 
 use super::trace::{format_ms, SpanRow, TraceTree};
-use crate::text::plural;
+use crate::text::{fit, plural, tree_label};
 
 /// Characters of the name column, indentation included.
 const NAME_WIDTH: usize = 56;
@@ -83,26 +83,8 @@ pub fn waterfall(tree: &TraceTree, bar_width: usize, marked: &[String]) -> Strin
 }
 
 fn name_column(span: &SpanRow) -> String {
-    let indent = span.depth.min(MAX_INDENT_DEPTH) * 2;
-    let name = clean(&span.name);
-    let name = if span.depth > MAX_INDENT_DEPTH {
-        format!("[depth {}] {name}", span.depth)
-    } else {
-        name
-    };
-    format!("{}{}", " ".repeat(indent), fit(&name, NAME_WIDTH - indent))
-}
-
-/// Pads or cuts `s` to exactly `width` characters (cut text ends with `…`).
-fn fit(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    if n <= width {
-        format!("{s}{}", " ".repeat(width - n))
-    } else {
-        let mut cut: String = s.chars().take(width.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    }
+    let (indent, label) = tree_label(&clean(&span.name), span.depth, MAX_INDENT_DEPTH);
+    format!("{indent}{}", fit(&label, NAME_WIDTH - indent.len()))
 }
 
 /// Control characters in data (an escape sequence in a span name could rewrite the terminal) are

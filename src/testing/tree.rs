@@ -15,7 +15,7 @@ use super::style::{clean, Style, Styled};
 use crate::ingest::{span_id_hex, Span, StatusCode};
 use crate::model::ast::Field;
 use crate::report::trace::{format_ms, SpanRow, TraceTree};
-use crate::text::plural;
+use crate::text::{cut, plural, tree_label};
 
 /// Traces with more spans than this show only the marked spans and their ancestors.
 const MAX_ROWS: usize = 40;
@@ -62,8 +62,8 @@ pub(crate) fn draw(out: &mut Styled, spans: &[&Span], fields: &[Field], marks: &
         let span = by_id[&row.span_id];
         let mut line = format!(
             "{indent}{:<nw$}  {:<sw$}  {:>dw$}",
-            fit(&name_column(row), cols.name),
-            fit(&clean(&span.service), cols.service),
+            cut(&name_column(row), cols.name),
+            cut(&clean(&span.service), cols.service),
             row.duration.map_or("-".to_string(), format_ms),
             nw = cols.name,
             sw = cols.service,
@@ -160,22 +160,8 @@ impl Columns {
 }
 
 fn name_column(row: &SpanRow) -> String {
-    let name = clean(&row.name);
-    if row.depth > MAX_INDENT_DEPTH {
-        format!("{}[depth {}] {name}", "  ".repeat(MAX_INDENT_DEPTH), row.depth)
-    } else {
-        format!("{}{name}", "  ".repeat(row.depth))
-    }
-}
-
-/// Cuts `s` to at most `width` characters (cut text ends with `…`).
-fn fit(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    let mut cut: String = s.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
+    let (indent, label) = tree_label(&clean(&row.name), row.depth, MAX_INDENT_DEPTH);
+    format!("{indent}{label}")
 }
 
 #[cfg(test)]
