@@ -27,6 +27,11 @@ struct Counted<R> {
 }
 
 impl<R: Read> Counted<R> {
+    /// `inner`, read from its start (offset 0).
+    fn new(inner: R) -> Counted<R> {
+        Counted { inner, offset: 0 }
+    }
+
     /// Reads a varint; `Ok(None)` at a clean end of input.
     fn varint(&mut self, name: &str) -> Result<Option<u64>> {
         let start = self.offset;
@@ -129,10 +134,7 @@ pub(crate) fn decode_request(body: &[u8]) -> std::result::Result<ExportTraceServ
 
 /// Decodes one `ExportTraceServiceRequest`, streaming its `resource_spans`.
 pub(crate) fn decode_message<R: BufRead>(name: &str, reader: R, sink: &mut dyn SpanSink) -> Result<()> {
-    let mut r = Counted {
-        inner: reader,
-        offset: 0,
-    };
+    let mut r = Counted::new(reader);
     let mut index = 0usize;
     loop {
         let at = r.offset;
@@ -175,10 +177,7 @@ pub(crate) fn decode_message<R: BufRead>(name: &str, reader: R, sink: &mut dyn S
 
 /// Decodes varint-length-prefixed `ExportTraceServiceRequest`s until the end of input.
 pub(crate) fn decode_delimited<R: BufRead>(name: &str, reader: R, sink: &mut dyn SpanSink) -> Result<()> {
-    let mut r = Counted {
-        inner: reader,
-        offset: 0,
-    };
+    let mut r = Counted::new(reader);
     let mut index = 0usize;
     loop {
         let at = r.offset;
@@ -410,13 +409,10 @@ mod tests {
     /// for (so without allocating) a buffer of the declared size.
     #[test]
     fn a_huge_declared_length_allocates_only_what_arrives() {
-        let mut r = Counted {
-            inner: Widest {
-                inner: &[7u8; 100][..],
-                widest: 0,
-            },
-            offset: 0,
-        };
+        let mut r = Counted::new(Widest {
+            inner: &[7u8; 100][..],
+            widest: 0,
+        });
         let err = r.bytes("x.pb", (1 << 30) - 1).unwrap_err().to_string();
         assert!(err.contains("input ends inside a 1073741823-byte record"), "{err}");
         assert!(r.inner.widest < 1 << 21, "asked for {} bytes at once", r.inner.widest);
