@@ -26,14 +26,7 @@ if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); proce
     exit 2
 fi
 
-if [ -z "${TRACECHECK_BIN:-}" ]; then
-    # The binary cargo builds: under CARGO_TARGET_DIR when one is shared between checkouts.
-    TRACECHECK_BIN=$(realpath -m "${CARGO_TARGET_DIR:-$root/target}")/debug/tracecheck
-    if ! "$TRACECHECK_BIN" check --help 2>/dev/null | grep -q -- '--expect'; then
-        cargo build --features ballista
-    fi
-fi
-export TRACECHECK_BIN
+. scripts/tracecheck-bin.sh
 # The failure messages in the tests are compared without colours.
 export NO_COLOR=1
 

@@ -33,14 +33,7 @@ fi
 "${pip[@]}" install --force-reinstall --no-deps ./python
 "${pip[@]}" check >/dev/null || "${pip[@]}" check
 
-if [ -z "${TRACECHECK_BIN:-}" ]; then
-    # The binary cargo builds: under CARGO_TARGET_DIR when one is shared between checkouts.
-    TRACECHECK_BIN=$(realpath -m "${CARGO_TARGET_DIR:-$root/target}")/debug/tracecheck
-    if ! "$TRACECHECK_BIN" check --help 2>/dev/null | grep -q -- '--expect'; then
-        cargo build --features ballista
-    fi
-fi
-export TRACECHECK_BIN
+. scripts/tracecheck-bin.sh
 # No __pycache__ folders in the work tree.
 export PYTHONDONTWRITEBYTECODE=1
 

@@ -57,18 +57,11 @@ fn is_hex(s: &str, len: usize) -> bool {
 #[test]
 fn every_traceql_case_parses_and_names_spans_of_its_data() {
     let dir = cases_dir();
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "case"))
-        .collect();
-    names.sort();
-    assert!(names.len() >= 100, "only {} cases", names.len());
+    let cases = all_cases();
+    assert!(cases.len() >= 100, "only {} cases", cases.len());
     let mut spans_of: BTreeMap<String, HashSet<(String, String)>> = BTreeMap::new();
     let mut failures = Vec::new();
-    for path in &names {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let case = split(&name, &std::fs::read_to_string(path).unwrap());
+    for (name, case) in &cases {
         let spans = spans_of.entry(case.data.clone()).or_insert_with(|| {
             let mut decoded: Vec<Span> = Vec::new();
             decode_file(&dir.join(&case.data), &mut decoded).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -80,7 +73,7 @@ fn every_traceql_case_parses_and_names_spans_of_its_data() {
         let query = match tracecheck::traceql::parse(&case.query) {
             Ok(q) => q,
             Err(e) => {
-                failures.push(e.render(&name, &case.query));
+                failures.push(e.render(name, &case.query));
                 continue;
             }
         };
@@ -118,21 +111,14 @@ async fn every_traceql_case_matches_the_compiled_sql() {
     let dir = cases_dir();
     let mut sessions = BTreeMap::new();
     let mut failures = Vec::new();
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "case"))
-        .collect();
-    names.sort();
-    for path in &names {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let case = split(&name, &std::fs::read_to_string(path).unwrap());
+    let cases = all_cases();
+    for (name, case) in &cases {
         if !sessions.contains_key(&case.data) {
             let ctx = tracecheck::engine::open(&[dir.join(&case.data)]).await.unwrap();
             sessions.insert(case.data.clone(), ctx);
         }
         let ctx = &sessions[&case.data];
-        let got = match run_case(ctx, &case).await {
+        let got = match run_case(ctx, case).await {
             Ok(lines) => lines,
             Err(e) => vec![format!("error: {e}")],
         };
@@ -149,7 +135,7 @@ async fn every_traceql_case_matches_the_compiled_sql() {
         failures.is_empty(),
         "{} of {} cases differ:\n{}",
         failures.len(),
-        names.len(),
+        cases.len(),
         failures.join("\n")
     );
 }

@@ -4,7 +4,7 @@
 //! combine the parts pairwise, which is how TraceQL's type rules (an int equals a float, a string
 //! never equals a number) become plain SQL that any engine runs.
 
-use crate::traceql::ast::{Literal, SpanKind, StatusCode};
+use crate::traceql::ast::Literal;
 
 /// A value as SQL: one expression per type it may take on a row (`None`: never that type). The
 /// expressions read the columns of the joins in [`Joins`](super::joins::Joins).
@@ -202,20 +202,12 @@ pub(super) fn literal(l: &Literal) -> Val {
             ..Val::default()
         },
         Literal::Status(st) => Val {
-            status: Some(str_lit(status_text(*st))),
+            status: Some(str_lit(st.as_str())),
             ..Val::default()
         },
         Literal::Kind(k) => Val {
-            kind: Some(str_lit(kind_text(*k))),
+            kind: Some(str_lit(k.as_str())),
             ..Val::default()
         },
     }
-}
-
-fn status_text(s: StatusCode) -> &'static str {
-    s.as_str()
-}
-
-fn kind_text(k: SpanKind) -> &'static str {
-    k.as_str()
 }
