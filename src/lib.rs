@@ -27,6 +27,7 @@ pub mod pipeline;
 pub mod report;
 pub mod schema;
 pub mod store;
+pub mod suggest;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod text;

@@ -17,6 +17,7 @@ mod receiver;
 mod show_cmd;
 mod size;
 mod sql_cmd;
+mod suggest_cmd;
 mod upgrade_cmd;
 mod watch_cmd;
 
@@ -58,6 +59,9 @@ enum Command {
     Explain(explain_cmd::Args),
     /// Print model files in canonical form (or rewrite them with --write, or --check them).
     Fmt(fmt_cmd::Args),
+    /// Propose models mined from traces known to be good (and, with --data-bad, those an incident
+    /// breaks first), as a model file `check` runs as it is.
+    Suggest(suggest_cmd::Args),
     /// Draw one trace as a waterfall in the terminal: exit 0, or 2 if the trace is not in the data.
     Show(show_cmd::Args),
 }
@@ -78,6 +82,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Upgrade(a) => upgrade_cmd::run(a).await,
         Command::Watch(a) => watch_cmd::run(a).await,
         Command::Fetch(a) => fetch_cmd::run(a).await,
+        Command::Suggest(a) => suggest_cmd::run(a).await,
         Command::Show(a) => show_cmd::run(a).await,
     }
 }

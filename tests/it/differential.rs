@@ -240,7 +240,7 @@ fn build_spans(traces: Vec<TraceSpec>) -> Vec<Span> {
     out
 }
 
-fn spans_strategy() -> impl Strategy<Value = Vec<Span>> {
+pub(super) fn spans_strategy() -> impl Strategy<Value = Vec<Span>> {
     // Shuffled so that input order says nothing about trace membership or tree order.
     vec(trace_spec(), 1..=4).prop_map(build_spans).prop_shuffle()
 }

@@ -31,6 +31,7 @@ mod schema_doc;
 mod seed_unit;
 mod show;
 mod sql_guard;
+mod suggest;
 mod traceql_cases;
 mod traceql_engines;
 mod traceql_eval;

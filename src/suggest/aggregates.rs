@@ -1,0 +1,112 @@
+//! Aggregate templates, as `check` blocks: p99 latency per service, error rate per name.
+
+use datafusion::prelude::SessionContext;
+
+use super::query::Rows;
+use super::structure::{count, tick};
+use super::{human_duration, round_up, Fact, Options, Suggestion, Template};
+use crate::error::Result;
+use crate::model::format::{duration_text, quote};
+
+/// A percentile of fewer values than this is mostly the maximum: no latency rule.
+const MIN_FOR_P99: u64 = 20;
+
+pub(super) async fn mine(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggestion>> {
+    let mut out = latency(ctx, options).await?;
+    out.extend(error_rate(ctx, options).await?);
+    Ok(out)
+}
+
+fn check(template: Template, title: String, rule: String, support: u64, traces: u64, why: String) -> Suggestion {
+    Suggestion {
+        template,
+        block: format!("check {} {{\n    {rule}\n}}\n", quote(&title)),
+        title,
+        support,
+        traces,
+        why,
+        caught: None,
+        fact: Fact::Alone,
+    }
+}
+
+/// `p99(span(service = "s").duration) < observed p99 × margin`, computed as the check computes it
+/// (`quantile_cont` over the durations as doubles).
+async fn latency(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggestion>> {
+    let rows = Rows::query(
+        ctx,
+        "SELECT service, quantile_cont(CAST(duration AS DOUBLE), 0.99), count(duration), count(DISTINCT trace_id) \
+         FROM spans GROUP BY service",
+    )
+    .await?;
+    let (service, p99, n, traces) = (rows.texts(0)?, rows.floats(1)?, rows.counts(2)?, rows.counts(3)?);
+    let mut out = Vec::new();
+    for i in 0..rows.len() {
+        let Some(p) = p99[i].filter(|p| *p > 0.0) else { continue };
+        if n[i] < options.min_support.max(MIN_FOR_P99) {
+            continue;
+        }
+        let threshold = round_up(p * options.margin).max(p.ceil() as i64 + 1);
+        out.push(check(
+            Template::Latency,
+            format!("p99 latency of {}", tick(&service[i])),
+            format!(
+                "p99(span(service = {}).duration) < {}",
+                quote(&service[i]),
+                duration_text(threshold)
+            ),
+            n[i],
+            traces[i],
+            format!(
+                "p99 of {} was {}; the margin is {}x",
+                count(n[i], &format!("{} span", tick(&service[i]))),
+                human_duration(p as i64),
+                options.margin
+            ),
+        ));
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.support));
+    Ok(out)
+}
+
+/// `error_rate(span(name = "a")) < observed × margin` for names that did fail sometimes (names
+/// that never failed get the never-error model instead).
+async fn error_rate(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggestion>> {
+    let rows = Rows::query(
+        ctx,
+        "SELECT name, avg(CASE WHEN status = 'error' THEN 1.0 ELSE 0.0 END), count(*), count(DISTINCT trace_id) \
+         FROM spans GROUP BY name HAVING sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END) > 0",
+    )
+    .await?;
+    let (name, rate, n, traces) = (rows.texts(0)?, rows.floats(1)?, rows.counts(2)?, rows.counts(3)?);
+    let mut out = Vec::new();
+    for i in 0..rows.len() {
+        let Some(r) = rate[i] else { continue };
+        if n[i] < options.min_support {
+            continue;
+        }
+        // In hundredths of a percent, rounded up; at least one percentage point above the
+        // observed rate, and only while that stays below 100%.
+        let observed = r * 10_000.0;
+        let threshold = round_up(observed * options.margin).max(observed.ceil() as i64 + 100);
+        if threshold >= 10_000 {
+            continue;
+        }
+        let percent = format!("{}%", threshold as f64 / 100.0);
+        out.push(check(
+            Template::ErrorRate,
+            format!("error rate of {}", tick(&name[i])),
+            format!("error_rate(span(name = {})) < {percent}", quote(&name[i])),
+            n[i],
+            traces[i],
+            format!(
+                "{:.2}% of {} had status error; the margin is {}x",
+                r * 100.0,
+                count(n[i], &format!("{} span", tick(&name[i]))),
+                options.margin
+            ),
+        ));
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.support));
+    Ok(out)
+}
