@@ -69,13 +69,17 @@ async fn latency(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggesti
     Ok(out)
 }
 
-/// `error_rate(span(name = "a")) < observed × margin` for names that did fail sometimes (names
-/// that never failed get the never-error model instead).
+/// `error_rate(span(name = "a")) < observed × margin` for names that did fail sometimes, with the
+/// check's own meaning of an error: status error, or a server span answering 5xx.
 async fn error_rate(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggestion>> {
     let rows = Rows::query(
         ctx,
-        "SELECT name, avg(CASE WHEN status = 'error' THEN 1.0 ELSE 0.0 END), count(*), count(DISTINCT trace_id) \
-         FROM spans GROUP BY name HAVING sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END) > 0",
+        "SELECT name, avg(e), count(*), count(DISTINCT trace_id) FROM ( \
+           SELECT name, trace_id, \
+                  CASE WHEN status = 'error' OR (kind = 'server' AND http_status_code >= 500) \
+                       THEN 1.0 ELSE 0.0 END AS e \
+           FROM spans) s \
+         GROUP BY name HAVING sum(e) > 0",
     )
     .await?;
     let (name, rate, n, traces) = (rows.texts(0)?, rows.floats(1)?, rows.counts(2)?, rows.counts(3)?);
@@ -100,7 +104,7 @@ async fn error_rate(ctx: &SessionContext, options: &Options) -> Result<Vec<Sugge
             n[i],
             traces[i],
             format!(
-                "{:.2}% of {} had status error; the margin is {}x",
+                "{:.2}% of {} were errors; the margin is {}x",
                 r * 100.0,
                 count(n[i], &format!("{} span", tick(&name[i]))),
                 options.margin

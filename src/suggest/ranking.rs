@@ -41,6 +41,8 @@ pub struct Ranked {
 /// ```
 pub async fn rank(candidates: Vec<Suggestion>, bad: Option<&SessionContext>, options: &Options) -> Result<Ranked> {
     let total = candidates.len();
+    let mut candidates = candidates;
+    candidates.sort_by(|a, b| (a.template, &a.title, &a.block).cmp(&(b.template, &b.title, &b.block)));
     let mut list = unique_titles(candidates);
     let facts: HashSet<Fact> = list.iter().map(|s| s.fact.clone()).collect();
     list.retain(|s| !implied(&s.fact, &facts));
@@ -64,8 +66,8 @@ pub async fn rank(candidates: Vec<Suggestion>, bad: Option<&SessionContext>, opt
         per.entry(order).or_default().push(s);
     }
     for list in per.values_mut() {
-        // Stable: equal support keeps the template's own order.
-        list.sort_by(|a, b| b.support.cmp(&a.support));
+        // Equal support: by title, so the file does not depend on the order rows came in.
+        list.sort_by(|a, b| b.support.cmp(&a.support).then(a.title.cmp(&b.title)));
         list.truncate(options.per_template);
     }
     let mut chosen: BTreeMap<usize, Vec<Suggestion>> = BTreeMap::new();

@@ -15,6 +15,17 @@ impl Template {
     }
 }
 
+/// A comment's text with control characters (a newline in a span name) escaped, so the comment
+/// stays one line.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// The blocks alone, one after the other (for running them).
 pub(super) fn candidates_file(list: &[Suggestion]) -> String {
     list.iter().map(|s| s.block.as_str()).collect::<Vec<_>>().join("\n")
@@ -29,9 +40,10 @@ pub(super) fn candidates_file(list: &[Suggestion]) -> String {
 /// ```
 pub fn render(kept: &[Suggestion], label: &str) -> Result<String> {
     let mut out = format!(
-        "# Suggested by `tracecheck suggest` from {label}: {} that held on every trace of it.\n\
+        "# Suggested by `tracecheck suggest` from {}: {} that held on every trace of it.\n\
          # Each one says on how much data it was tested (its support) and why it was kept. Keep the\n\
          # rules that state what the system must do; delete those that only describe today's data.\n",
+        one_line(label),
         match kept.len() {
             1 => "1 rule".to_string(),
             n => format!("{n} rules"),
@@ -54,9 +66,9 @@ pub fn render(kept: &[Suggestion], label: &str) -> Result<String> {
             ));
         }
         out.push_str(".\n");
-        out.push_str(&format!("# {}.\n", s.why));
+        out.push_str(&format!("# {}.\n", one_line(&s.why)));
         if let Some(c) = &s.caught {
-            out.push_str(&format!("# On the bad data: {}.\n", c.text));
+            out.push_str(&format!("# On the bad data: {}.\n", one_line(&c.text)));
         }
         out.push_str(&s.block);
     }
