@@ -4,7 +4,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
@@ -13,7 +15,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as pb;
 use prost::Message;
 
-use super::common::{sigterm, tracecheck_ok, wait_exit};
+use super::common::{eventually, sigterm, tracecheck_ok, wait_exit};
 
 /// A running `tracecheck collect`, killed on drop if the test did not stop it.
 pub struct CollectorProc {
@@ -201,11 +203,11 @@ fn grpc_and_http_exports_land_whole_and_are_queryable_while_collecting() {
         assert_eq!(r.text().await.unwrap(), "{}");
     });
     // 12 + 2 + 6 + 5 spans in 7 traces; visible while the collector keeps running.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while count(&dir, "SELECT count(*) FROM spans") < 25 {
-        assert!(Instant::now() < deadline, "spans did not appear while collecting");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        "the 25 spans to be queryable while collecting",
+        Duration::from_secs(20),
+        || (count(&dir, "SELECT count(*) FROM spans") >= 25).then_some(()),
+    );
     assert_eq!(count(&dir, "SELECT count(DISTINCT trace_id) FROM spans"), 7);
     assert_eq!(count(&dir, "SELECT count(*) FROM tags WHERE key = 'n'"), 25);
     assert_eq!(
@@ -227,10 +229,13 @@ fn sigterm_mid_stream_keeps_every_acknowledged_span() {
     let grpc = c.grpc.clone();
     let http = format!("{}/v1/traces", c.http);
     let runtime = rt();
-    // Four senders (two gRPC, two HTTP) export until the collector stops answering.
+    // Four senders (two gRPC, two HTTP) export until the collector stops answering; each counts
+    // the spans acknowledged so far in `progress`.
+    let progress: Vec<Arc<AtomicU64>> = (0..4).map(|_| Arc::default()).collect();
     let senders: Vec<_> = (0..4u64)
         .map(|k| {
             let (grpc, http) = (grpc.clone(), http.clone());
+            let progress = progress[k as usize].clone();
             runtime.spawn(async move {
                 let mut acked = 0u64;
                 let mut client = TraceServiceClient::connect(grpc).await.unwrap();
@@ -253,22 +258,42 @@ fn sigterm_mid_stream_keeps_every_acknowledged_span() {
                         break;
                     }
                     acked += 50;
+                    progress.store(acked, Ordering::SeqCst);
                 }
                 acked
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(1500));
+    // SIGTERM mid-stream: once every sender (both protocols) has had 300 spans (6 requests)
+    // acknowledged, however long that takes on this machine; they keep sending meanwhile.
+    const PER_SENDER: u64 = 300;
+    let before_sigterm = eventually(
+        "every sender to have 300 spans acknowledged",
+        Duration::from_secs(60),
+        || {
+            let so_far: Vec<u64> = progress.iter().map(|p| p.load(Ordering::SeqCst)).collect();
+            so_far
+                .iter()
+                .all(|&n| n >= PER_SENDER)
+                .then(|| so_far.iter().sum::<u64>())
+        },
+    );
     c.terminate();
-    let acked: u64 = runtime.block_on(async {
-        let mut total = 0;
+    let per_sender: Vec<u64> = runtime.block_on(async {
+        let mut out = Vec::new();
         for s in senders {
-            total += s.await.unwrap();
+            out.push(s.await.unwrap());
         }
-        total
+        out
     });
+    let acked: u64 = per_sender.iter().sum();
     let mut c = c;
     let stderr = c.wait_ok();
+    assert!(
+        per_sender.iter().all(|&n| n >= PER_SENDER),
+        "each sender had spans in: {per_sender:?}"
+    );
+    assert!(acked >= before_sigterm, "{acked} < {before_sigterm}");
     assert!(acked > 1000, "the senders got only {acked} spans in");
     // Every request that got an answer is on disk, whole; nothing else was acknowledged.
     let written = count(&dir, "SELECT count(*) FROM spans") as u64;
@@ -300,12 +325,10 @@ fn spans_sent_again_after_their_trace_was_written_are_stored_once() {
             200
         );
     });
-    // Wait (polling, up to a minute) until the first copy is in a listed part.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while count(&dir, "SELECT count(*) FROM spans") < 6 {
-        assert!(Instant::now() < deadline, "the first request was never written");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // Wait until the first copy is in a listed part.
+    eventually("the first request to be written", Duration::from_secs(60), || {
+        (count(&dir, "SELECT count(*) FROM spans") >= 6).then_some(())
+    });
     rt().block_on(async {
         assert_eq!(post(&url, "application/x-protobuf", body, &[]).await.status(), 200);
         assert_eq!(

@@ -114,12 +114,44 @@ pub fn sigterm(child: &Child) {
 
 /// Waits for a child to exit; panics, naming it `what`, if it is still running after `limit`.
 pub fn wait_exit(child: &mut Child, what: &str, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
+    eventually(&format!("{what} to exit"), limit, || child.try_wait().unwrap())
+}
+
+/// Time between two tries of [`eventually`] and [`poll_until`].
+const POLL_EVERY: Duration = Duration::from_millis(25);
+
+/// Waits for something to happen: calls `probe` every 25 ms until it returns `Some`, and returns
+/// that value. Panics, naming `what` (e.g. "the webhook to receive two calls") and the time
+/// waited, if `limit` passes first.
+///
+/// Tests wait with this, on the condition they need (a server up, a file, metric or event there, a
+/// count reached), never with a sleep of a guessed length: a fast machine does not wait longer
+/// than it must, and a slow one waits as long as it must, up to `limit` (make it generous; it only
+/// bounds how long a broken build hangs). `probe` may also assert what must hold at every try.
+///
+/// ```ignore
+/// let n = eventually("25 spans to be queryable", Duration::from_secs(20), || {
+///     let n = span_count(cwd, "ds");
+///     (n >= 25).then_some(n)
+/// });
+/// ```
+pub fn eventually<T>(what: &str, limit: Duration, probe: impl FnMut() -> Option<T>) -> T {
+    poll_until(limit, probe)
+        .unwrap_or_else(|waited| panic!("gave up waiting for {what} after {waited:?} (limit {limit:?})"))
+}
+
+/// [`eventually`] for a caller that reports the timeout itself (e.g. with the state it saw):
+/// `Err` with the time waited when `limit` passed before `probe` returned `Some`.
+pub fn poll_until<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Result<T, Duration> {
+    let start = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
+        if let Some(v) = probe() {
+            return Ok(v);
         }
-        assert!(Instant::now() < deadline, "{what} did not exit within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
+        let waited = start.elapsed();
+        if waited >= limit {
+            return Err(waited);
+        }
+        std::thread::sleep(POLL_EVERY);
     }
 }

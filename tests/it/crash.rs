@@ -113,7 +113,8 @@ async fn send(client: u8, grpc: String, http: String, next: Arc<AtomicU64>, acke
         if ok {
             acked.lock().unwrap().extend(ids(first));
         } else {
-            // Refused or cut off: not acknowledged. Wait a little, as exporters do.
+            // Refused or cut off: not acknowledged. Wait a little, as exporters do (the load's
+            // backoff, not synchronisation).
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -223,7 +224,8 @@ fn acknowledged_spans_survive_twenty_kill_9s_under_load() {
                 rt.spawn(send(c, g, h, next.clone(), acked.clone(), stop.clone()))
             })
             .collect();
-        // Anywhere from replay at start to long into the load.
+        // Anywhere from replay at start to long into the load. Not synchronisation: the kill
+        // lands at a random (seeded) moment on purpose, whatever the collector is doing then.
         std::thread::sleep(Duration::from_millis(rng.random_range(0..1500)));
         collector.kill();
         stop.store(true, Ordering::SeqCst);

@@ -7,11 +7,11 @@ mod tempo;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fake::{jaeger, jaeger_trace, restamp_jaeger, Failure};
 
-use super::common::{tracecheck, tracecheck_ok};
+use super::common::{eventually, tracecheck, tracecheck_ok};
 
 /// The window around the traceGraph fixture (2018-11-19T22:27:32Z) and its copies.
 const JAEGER_WINDOW: [&str; 4] = ["--start", "2018-11-19T00:00:00Z", "--end", "2018-11-20T00:00:00Z"];
@@ -338,11 +338,9 @@ fn an_interrupted_run_keeps_what_it_wrote_and_the_next_one_continues() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while server.requests_to("/api/traces").len() < 3 {
-        assert!(Instant::now() < deadline, "no pages requested");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("three pages to be requested", Duration::from_secs(60), || {
+        (server.requests_to("/api/traces").len() >= 3).then_some(())
+    });
     let ok = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::trace::v1 as pb;
 use serde_json::Value as J;
 use tracecheck::check::{check_compiled, compile_file, DataNames};
 
-use super::common::{sigterm, wait_exit};
+use super::common::{eventually, poll_until, sigterm, wait_exit};
 use tracecheck::gen::{generate_bank, BankOptions};
 use tracecheck::ingest::{RawTables, Span, SpanSink};
 
@@ -204,16 +204,35 @@ fn streamed_bank_traces_give_exactly_the_violations_of_check() {
             for t in traces {
                 last_span_sent.insert(t, at);
             }
+            // Not synchronisation: the stream is spread over time (20 requests, 30 ms apart), so
+            // traces complete while others are being checked, as in a live stream, and the delay
+            // bound below is measured from each trace's own last span.
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while w.events().len() < expected.len() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // Anything extra would have arrived by now too.
-    std::thread::sleep(idle * 2);
-    let events = w.events();
+    // Every trace checked (a trace's violations are counted before it is) and the events there.
+    eventually(
+        "the 200 traces checked and their violations reported",
+        Duration::from_secs(60),
+        || {
+            let checked = runtime.block_on(scrape(&w.metrics))["tracecheck_traces_checked_total"];
+            (checked >= 200.0 && w.events().len() >= expected.len()).then_some(())
+        },
+    );
+    let m = runtime.block_on(scrape(&w.metrics));
+    assert_eq!(m["tracecheck_spans_received_total"], spans.len() as f64);
+    assert_eq!(m["tracecheck_traces_checked_total"], 200.0);
+    assert_eq!(m["tracecheck_traces_completed_total"], 200.0);
+    assert_eq!(m["tracecheck_late_spans_total"], 0.0);
+    let reported: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("tracecheck_violations_total{"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(reported, expected.len() as f64);
+    // Every event the process ever wrote, those at shutdown included: nothing extra, nothing twice.
+    let (code, events) = w.stop();
+    assert_eq!(code, Some(1), "violations were reported");
     let got: BTreeSet<(String, u64, String)> = events
         .iter()
         .map(|(_, e)| {
@@ -242,18 +261,6 @@ fn streamed_bank_traces_give_exactly_the_violations_of_check() {
         let delay = at.duration_since(sent);
         assert!(delay <= idle + slack, "{delay:?} after the trace's last span: {e}");
     }
-    let m = runtime.block_on(scrape(&w.metrics));
-    assert_eq!(m["tracecheck_spans_received_total"], spans.len() as f64);
-    assert_eq!(m["tracecheck_traces_checked_total"], 200.0);
-    assert_eq!(m["tracecheck_traces_completed_total"], 200.0);
-    assert_eq!(m["tracecheck_late_spans_total"], 0.0);
-    let reported: f64 = m
-        .iter()
-        .filter(|(k, _)| k.starts_with("tracecheck_violations_total{"))
-        .map(|(_, v)| v)
-        .sum();
-    assert_eq!(reported, expected.len() as f64);
-    assert_eq!(w.stop().0, Some(1), "violations were reported");
 }
 
 fn span(trace: u128, id: u64, parent: Option<u64>, name: &str, start_ms: u64, end_ms: u64) -> pb::Span {
@@ -305,11 +312,8 @@ model "Every withdrawal rolls back" {
         .unwrap();
     let (slow, fixed) = (0xaaaa_u128, 0xbbbb_u128);
     let wait_for = |n: usize| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while w.events().len() < n {
-            assert!(Instant::now() < deadline, "events so far: {:?}", w.events());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        poll_until(Duration::from_secs(20), || (w.events().len() >= n).then_some(()))
+            .unwrap_or_else(|waited| panic!("{n} events not there after {waited:?}; events so far: {:?}", w.events()))
     };
     runtime.block_on(async {
         let mut client = TraceServiceClient::connect(w.grpc.clone()).await.unwrap();
@@ -329,11 +333,10 @@ model "Every withdrawal rolls back" {
     });
     wait_for(1);
     // Both traces checked: only `fixed` violated.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while runtime.block_on(scrape(&w.metrics))["tracecheck_traces_checked_total"] < 2.0 {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually("both traces checked", Duration::from_secs(20), || {
+        let checked = runtime.block_on(scrape(&w.metrics))["tracecheck_traces_checked_total"];
+        (checked >= 2.0).then_some(())
+    });
     assert_eq!(w.events().len(), 1);
     runtime.block_on(async {
         let mut client = TraceServiceClient::connect(w.grpc.clone()).await.unwrap();
@@ -348,8 +351,12 @@ model "Every withdrawal rolls back" {
     });
     // `slow` now violates both models (it has no rollback either); `fixed` is resolved.
     wait_for(4);
-    std::thread::sleep(Duration::from_millis(600));
-    let events: Vec<J> = w.events().into_iter().map(|(_, e)| e).collect();
+    // Both re-checks are done (their events are written after the counts), so the counts are final.
+    let m = runtime.block_on(scrape(&w.metrics));
+    assert_eq!(m["tracecheck_late_spans_total"], 2.0);
+    assert_eq!(m["tracecheck_traces_checked_total"], 4.0);
+    // Every event the process ever wrote, those at shutdown included: nothing beyond these four.
+    let events: Vec<J> = w.stop().1.into_iter().map(|(_, e)| e).collect();
     assert_eq!(events.len(), 4, "{events:#?}");
     let summary: BTreeSet<(String, String, String, bool)> = events
         .iter()
@@ -372,10 +379,6 @@ model "Every withdrawal rolls back" {
     .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d))
     .collect();
     assert_eq!(summary, expected);
-    let m = runtime.block_on(scrape(&w.metrics));
-    assert_eq!(m["tracecheck_late_spans_total"], 2.0);
-    assert_eq!(m["tracecheck_traces_checked_total"], 4.0);
-    w.stop();
 }
 
 #[test]
@@ -429,10 +432,14 @@ fn per_window_check_rules_report_what_check_reports() {
         (out, (m.holds, m.value))
     });
     assert!(expected.len() >= 5, "{expected:?}");
+    let traces = spans.iter().map(|s| s.trace_id).collect::<BTreeSet<_>>().len() as f64;
     let w = WatchProc::start(&models, "300ms");
     w.send(&spans);
-    std::thread::sleep(Duration::from_millis(800));
-    let m = runtime.block_on(scrape(&w.metrics));
+    // The whole stream completed (idle) and checked while running, not only at shutdown.
+    let m = eventually("every trace checked", Duration::from_secs(60), || {
+        let m = runtime.block_on(scrape(&w.metrics));
+        (m["tracecheck_traces_checked_total"] >= traces).then_some(m)
+    });
     // The metric is exported while the stream runs; its value depends on timing (the data spans
     // about 4.5 s, and a lateness of 5 s of data time keeps windows open until shutdown), so only
     // its presence is checked here — what the windows measured is checked below.
@@ -516,15 +523,18 @@ fn events_reach_a_webhook_that_fails_first() {
             .await
             .unwrap();
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while received.lock().unwrap().len() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "webhook calls: {:?}",
+    // Two calls received, and the answer to the second one counted (it is counted after the
+    // server answered, so a little after the server saw it).
+    let m = poll_until(Duration::from_secs(20), || {
+        let m = runtime.block_on(scrape(&w.metrics));
+        (received.lock().unwrap().len() >= 2 && m["tracecheck_webhook_sent_total"] >= 1.0).then_some(m)
+    })
+    .unwrap_or_else(|waited| {
+        panic!(
+            "no delivered webhook call after {waited:?}; calls: {:?}",
             received.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        )
+    });
     let calls = received.lock().unwrap().clone();
     // The same batch twice: refused, then delivered; a JSON array of the events.
     assert_eq!(calls[0].1, calls[1].1);
@@ -533,7 +543,7 @@ fn events_reach_a_webhook_that_fails_first() {
     assert_eq!(batch.len(), 1);
     assert_eq!(batch[0]["model"], "No rollbacks");
     assert_eq!(batch[0]["trace_id"], format!("{:032x}", 0xcc));
-    let m = runtime.block_on(scrape(&w.metrics));
+    assert_eq!(calls.len(), 2, "{calls:?}");
     assert_eq!(m["tracecheck_webhook_sent_total"], 1.0);
     assert_eq!(m["tracecheck_webhook_retries_total"], 1.0);
     let (code, events) = w.stop();

@@ -1,7 +1,7 @@
 //! `tracecheck watch`: rules of `check` blocks over sliding windows, and the bound on the spans held
 //! for open windows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use datafusion::arrow::array::{AsArray, TimestampNanosecondArray};
@@ -11,6 +11,7 @@ use serde_json::Value as J;
 use tracecheck::gen::{generate_bank, BankOptions};
 use tracecheck::ingest::Span;
 
+use super::common::eventually;
 use super::watch::{scrape, WatchProc};
 
 /// A window start as events print it (a UTC timestamp as text).
@@ -21,6 +22,28 @@ fn label(t: i64) -> String {
         .as_string::<i32>()
         .value(0)
         .to_string()
+}
+
+/// How many traces `spans` hold.
+fn traces(spans: &[Span]) -> f64 {
+    spans.iter().map(|s| s.trace_id).collect::<BTreeSet<_>>().len() as f64
+}
+
+/// Metrics of `proc` once it has checked `traces` traces (all it was sent); `each` must hold of
+/// every scrape on the way.
+fn when_all_checked(
+    proc: &WatchProc,
+    traces: f64,
+    mut each: impl FnMut(&BTreeMap<String, f64>) -> bool,
+) -> BTreeMap<String, f64> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    eventually("every trace sent checked", Duration::from_secs(60), || {
+        let m = runtime.block_on(scrape(&proc.metrics));
+        (each(&m) && m["tracecheck_traces_checked_total"] >= traces).then_some(m)
+    })
 }
 
 fn bank(traces: usize) -> Vec<Span> {
@@ -64,7 +87,8 @@ fn sliding_windows_count_what_each_window_holds() {
 
     let proc = WatchProc::start_with(&models, "300ms", &["--check-every", "500ms"]);
     proc.send(&spans);
-    std::thread::sleep(Duration::from_millis(800));
+    // The stream is checked (traces completed by idleness) while running, before the shutdown.
+    when_all_checked(&proc, traces(&spans), |_| true);
     let (code, events) = proc.stop();
     assert_eq!(code, Some(1));
     let got: BTreeMap<String, f64> = events
@@ -101,12 +125,11 @@ fn held_window_spans_stay_under_the_bound() {
         &["--check-lateness", "1h", "--max-window-spans", "2000"],
     );
     proc.send(&spans);
-    std::thread::sleep(Duration::from_millis(1000));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let m = runtime.block_on(scrape(&proc.metrics));
+    // Under the bound at every scrape while the stream is checked, and after all of it is.
+    let m = when_all_checked(&proc, traces(&spans), |m| {
+        assert!(m["tracecheck_window_spans"] <= 2000.0, "{m:?}");
+        m["tracecheck_windows_closed_early_total"] >= 1.0
+    });
     assert!(m["tracecheck_window_spans"] <= 2000.0, "{m:?}");
     assert!(m["tracecheck_windows_closed_early_total"] >= 1.0, "{m:?}");
     let (code, events) = proc.stop();

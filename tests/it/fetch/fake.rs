@@ -193,6 +193,7 @@ async fn handle(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Re
     app.auth.lock().unwrap().push(auth.unwrap_or_default());
     let delay = app.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
+        // The injected slowness of `set_delay` (what a test asks for), not synchronisation.
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     {
