@@ -282,7 +282,7 @@ pub async fn mine(good: &SessionContext, options: &Options) -> Result<Vec<Sugges
 /// assert_eq!(round_up(7.0), 7);
 /// ```
 pub fn round_up(value: f64) -> i64 {
-    if !(value > 0.0) {
+    if value.is_nan() || value <= 0.0 {
         return 0;
     }
     let digits = value.log10().floor() as i32;
@@ -309,3 +309,6 @@ pub fn human_duration(ns: i64) -> String {
         format!("{ns}ns")
     }
 }
+
+#[cfg(test)]
+mod tests;

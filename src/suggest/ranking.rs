@@ -194,11 +194,11 @@ async fn try_on_bad(list: &mut [Suggestion], bad: &SessionContext) -> Result<()>
     for m in &report.models {
         let n = m.violating_traces() as u64;
         let text = if n > 0 {
-            format!("violated in {} trace{} of the bad data", n, plural(n as usize))
+            format!("violated in {} trace{}", n, plural(n as usize))
         } else if m.vacuous() {
-            "never applied to the bad data".to_string()
+            "never applied".to_string()
         } else {
-            "holds on the bad data too".to_string()
+            "holds".to_string()
         };
         outcome.insert(&m.title, Caught { count: n, text });
     }
@@ -215,9 +215,9 @@ async fn try_on_bad(list: &mut [Suggestion], bad: &SessionContext) -> Result<()>
                     })
                 })
                 .collect();
-            format!("fails on the bad data (measured {})", values.join(", "))
+            format!("fails (measured {})", values.join(", "))
         } else {
-            "holds on the bad data too".to_string()
+            "holds".to_string()
         };
         outcome.insert(&c.title, Caught { count: failing, text });
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use datafusion::prelude::SessionContext;
 
 use super::query::{sql_in, Rows};
-use super::structure::{applied, count, named, tick, NameStats};
+use super::structure::{count, named, tick, NameStats};
 use super::{human_duration, round_up, Fact, Options, Suggestion, Template};
 use crate::error::Result;
 use crate::model::format::{duration_text, quote};
@@ -60,7 +60,11 @@ fn never_error(names: &NameStats, options: &Options) -> Vec<Suggestion> {
                     format!("    expect no {}\n", named_with(name, "status = error")),
                     stat.spans,
                     stat.traces,
-                    format!("none of {} has status error", applied(stat.spans, name, stat.traces)),
+                    format!(
+                        "none of the {} ({}) has status error",
+                        count(stat.spans, &format!("{} span", tick(name))),
+                        count(stat.traces, "trace")
+                    ),
                 )
             })
         })
@@ -140,8 +144,9 @@ fn durations(names: &NameStats, options: &Options) -> Vec<Suggestion> {
             stat.with_duration,
             stat.traces,
             format!(
-                "the longest of {} took {}; the margin is {}x",
-                applied(stat.with_duration, name, stat.traces),
+                "the longest of the {} ({}) took {}; the margin is {}x",
+                count(stat.with_duration, &format!("{} span", tick(name))),
+                count(stat.traces, "trace"),
                 human_duration(max),
                 options.margin
             ),

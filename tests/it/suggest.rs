@@ -316,3 +316,15 @@ fn mined_candidates_hold_on_random_traces() {
         panic!("{e}");
     }
 }
+
+/// The whole file for the bank dataset that ships in `datasets/` (faults at the default rate: the
+/// suggestions hold on it all the same), as a snapshot: a change in mining or ranking shows here.
+#[test]
+fn shipped_bank_dataset_snapshot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = tracecheck_ok(&["suggest", "--data", "datasets/bank"], root);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = root.join("datasets/bank");
+    assert_valid_and_holding(tmp.path(), "bank.model", &text, &[data.to_str().unwrap()]);
+    insta::assert_snapshot!(text);
+}
