@@ -15,6 +15,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::common::{fixtures, tracecheck, tracecheck_ok};
+use super::fixtures::{raw_spans, zipkin_json};
 
 const SMARTTHINGS: &str = "zipkin/smartthings-mobile-web-install.json";
 const SMARTTHINGS_TRACE: &str = "000000000000000014b60fd9ae504820";
@@ -210,6 +211,35 @@ fn span_counts(data: &Path) -> BTreeMap<String, usize> {
         .collect()
 }
 
+/// The violating traces of each failing model of queries/bank.model on datasets/bank, from the
+/// injected faults in the dataset's ground truth (as in `check.rs`).
+fn bank_faulty_traces() -> BTreeMap<&'static str, BTreeSet<String>> {
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(repo().join("datasets/bank/ground_truth.json")).unwrap()).unwrap();
+    let of = |kinds: &[&str]| -> BTreeSet<String> {
+        kinds
+            .iter()
+            .flat_map(|k| truth["faults"][*k].as_array().unwrap_or_else(|| panic!("fault {k}")))
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut out = BTreeMap::from([
+        (
+            "Accounts cannot withdraw more than their balance",
+            of(&["overdraft_committed", "missing_rollback", "wrong_status_code"]),
+        ),
+        (
+            "Every withdrawal ends its transaction exactly once",
+            of(&["missing_rollback"]),
+        ),
+        ("Withdrawals take less than 250 ms", of(&["slow_withdrawal"])),
+        ("Commits never fail", of(&["error"])),
+        ("A withdrawal the balance covers is answered 200", of(&["error"])),
+    ]);
+    out.retain(|_, traces| !traces.is_empty());
+    out
+}
+
 fn json_report(args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.extend(["--format", "json"]);
@@ -335,20 +365,63 @@ fn bank_report_draws_every_failing_rule_in_chromium() {
             }
         }
     }
+    // The traces each failing model must report, from the faults `gen bank` injected (the model
+    // file's comments and docs/BANK.md say which fault breaks which rule), up to 10 drawn each.
+    let faulty = bank_faulty_traces();
     assert_eq!(
         checked,
-        9 + 10 + 10 + 10 + 10,
-        "traces drawn for the five failing bank models"
+        faulty.values().map(|t| t.len().min(10)).sum::<usize>(),
+        "traces drawn for the failing bank models"
     );
+    for (fi, file) in report["files"].as_array().unwrap().iter().enumerate() {
+        for model in file["models"].as_array().unwrap() {
+            let title = model["title"].as_str().unwrap();
+            let violating: BTreeSet<String> = model["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["trace_id"].as_str().unwrap().to_string())
+                .collect();
+            let want = faulty.get(title).cloned().unwrap_or_default();
+            assert_eq!(violating, want, "file {fi}, model {title:?}: the injected faults");
+        }
+    }
     assert_eq!(rows(dom).len(), expected_rows);
     let ready = assert_clean_console(&loaded, expected_rows);
     let summary = &dom[dom.find("id=\"summary\"").unwrap()..dom.find("</table>").unwrap()];
-    assert_eq!(summary.matches("<td>model ").count(), 7);
-    assert_eq!(summary.matches("<td>check ").count(), 3);
-    assert!(
-        summary.contains("826.061ms (must be &lt; 250.000ms)"),
-        "check values in the rule's unit"
-    );
+    // One summary row per block of the two model files.
+    let (mut model_blocks, mut check_blocks) = (0, 0);
+    for path in models {
+        let source = std::fs::read_to_string(repo().join(path)).unwrap();
+        for item in tracecheck::model::parse_file(&source).unwrap().items {
+            match item {
+                tracecheck::model::Item::Model(_) => model_blocks += 1,
+                tracecheck::model::Item::Check(_) => check_blocks += 1,
+            }
+        }
+    }
+    assert_eq!(summary.matches("<td>model ").count(), model_blocks);
+    assert_eq!(summary.matches("<td>check ").count(), check_blocks);
+    // slo.model's `max(span(name = "withdrawal").duration) by service < 250ms` fails on the
+    // slowest withdrawal (one service), shown in ms.
+    let slowest: f64 = tracecheck_ok(
+        &[
+            "sql",
+            "SELECT max(duration) AS d FROM spans WHERE name = 'withdrawal'",
+            "--data",
+            "datasets/bank",
+            "--format",
+            "csv",
+        ],
+        repo(),
+    )
+    .lines()
+    .nth(1)
+    .and_then(|d| d.parse().ok())
+    .expect("a duration in ns");
+    assert!(slowest >= 250e6, "a slow_withdrawal fault is in the data");
+    let shown = format!("{:.3}ms (must be &lt; 250.000ms)", slowest / 1e6);
+    assert!(summary.contains(&shown), "check values in the rule's unit: {shown}");
     let png = screenshot(&page_path, "bank");
     eprintln!(
         "bank: {} bytes, {expected_rows} rows; {ready}; chromium {:.1}s (DOM dump), {:.1}s with screenshot; {}",
@@ -373,7 +446,13 @@ fn smartthings_trace_of_1041_spans_opens_with_its_witnesses_and_tags() {
     let page = check_with_report(&model, &data, &page_path, &[]);
     assert_self_contained(&page);
     let spans = span_counts(&data)[SMARTTHINGS_TRACE];
-    assert_eq!(spans, 1041);
+    assert_eq!(spans, raw_spans(&data).len(), "the spans in the raw JSON");
+    // The spans with an `error` tag in the raw JSON.
+    let errors = zipkin_json(&data)
+        .iter()
+        .filter(|s| s["tags"].get("error").is_some())
+        .count();
+    assert!(errors > 0);
 
     let loaded = load(&page_path, "");
     let ready = assert_clean_console(&loaded, spans);
@@ -384,9 +463,9 @@ fn smartthings_trace_of_1041_spans_opens_with_its_witnesses_and_tags() {
         "a large trace starts partly collapsed"
     );
     let marked: Vec<&Vec<&str>> = drawn.iter().filter(|r| r.contains(&"w")).collect();
-    assert_eq!(marked.len(), 2, "the two error spans are the witnesses");
+    assert_eq!(marked.len(), errors, "the error spans are the witnesses");
     assert!(marked.iter().all(|r| r.contains(&"e")), "and are marked as errors");
-    assert_eq!(drawn.iter().filter(|r| r.contains(&"e")).count(), 2);
+    assert_eq!(drawn.iter().filter(|r| r.contains(&"e")).count(), errors);
     assert!(
         loaded.dom.contains("(blank name \"\\n\")"),
         "spans named \"\\n\" are not blank rows"
@@ -419,7 +498,7 @@ fn smartthings_trace_of_1041_spans_opens_with_its_witnesses_and_tags() {
     );
     assert!(
         page.len() < 1_000_000,
-        "1041 spans stay under a megabyte: {}",
+        "{spans} spans stay under a megabyte: {}",
         page.len()
     );
 }
@@ -449,8 +528,12 @@ fn fifty_traces_of_1041_spans_open_quickly() {
     check_with_report(&model, &data, &page_path, &["--report-traces", "50"]);
     let size = std::fs::metadata(&page_path).unwrap().len();
     let loaded = load(&page_path, "");
-    let ready = assert_clean_console(&loaded, 50 * 1041);
-    assert_eq!(rows(&loaded.dom).len(), 50 * 1041);
+    // 50 copies of every span of the file, which the data holds as 50 traces.
+    let want = 50 * spans.len();
+    let counts = span_counts(&data);
+    assert_eq!((counts.len(), counts.values().sum::<usize>()), (50, want));
+    let ready = assert_clean_console(&loaded, want);
+    assert_eq!(rows(&loaded.dom).len(), want);
     // "parsed after N ms": the page's own clock, from navigation to the last row parsed.
     let parsed_ms: f64 = ready
         .split("parsed after ")
@@ -465,7 +548,8 @@ fn fifty_traces_of_1041_spans_open_quickly() {
     assert!(size < 30_000_000, "page size {size}");
     assert!(
         parsed_ms < 20_000.0,
-        "50 traces of 1041 spans parse in seconds, not minutes: {ready}"
+        "50 traces of {} spans parse in seconds, not minutes: {ready}",
+        spans.len()
     );
     screenshot(&page_path, "fifty");
 }
