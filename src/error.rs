@@ -59,7 +59,7 @@ pub enum Error {
         /// The model text, for positions and rendering.
         source_text: String,
         /// What is wrong, and where (boxed: it is large, and errors travel in every `Result`).
-        error: Box<crate::model::ModelError>,
+        error: Box<crate::diag::ModelError>,
     },
     /// An internal invariant broke.
     #[error("internal error: {0} (this is a bug in tracecheck, please report it)")]

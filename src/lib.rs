@@ -15,12 +15,15 @@
 pub mod check;
 pub mod collect;
 pub mod compile;
+pub mod diag;
 pub mod engine;
 pub mod error;
 pub mod export;
 pub mod fetch;
 pub mod gen;
 pub mod ingest;
+#[cfg(test)]
+mod layers_test;
 pub mod model;
 pub mod net;
 pub mod pipeline;

@@ -23,6 +23,11 @@ pub const SCHEMA_VERSION: u32 = 2;
 /// The schema versions this tracecheck reads.
 pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
 
+/// The link attribute that carries a Jaeger reference type (`follows_from`, `child_of`): written by
+/// the OTLP export (references other than the parent become links) and read back by the OTLP
+/// decoder, so it lives here, below both.
+pub(crate) const REF_TYPE_KEY: &str = "tracecheck.ref_type";
+
 /// Names of the four tables, in the order they are written (spans last, so that a reader that sees a
 /// spans file can rely on its tags, refs and logs being in place).
 pub const TABLES: [&str; 4] = ["tags", "refs", "logs", "spans"];

@@ -44,10 +44,9 @@
 //! # Ok(()) }
 //! ```
 
-mod columns;
 mod json;
 mod otlp;
 
+pub use crate::store::parts_to_request;
 pub use json::request_to_json;
-pub(crate) use otlp::REF_TYPE_KEY;
-pub use otlp::{parts_to_request, request_to_proto, split_by_trace};
+pub use otlp::{request_to_proto, split_by_trace};

@@ -319,7 +319,7 @@ pub(crate) fn endpoint(base: &Url, segments: &[&str]) -> Url {
 
 /// "Jaeger at URL has no service "x"; the closest: ..." (or the first names it has).
 pub(crate) fn unknown_name(backend: &str, base: &Url, what: &str, name: &str, known: &[String]) -> Error {
-    let close: Vec<String> = crate::model::diag::closest(name, known.iter().map(String::as_str))
+    let close: Vec<String> = crate::diag::closest(name, known.iter().map(String::as_str))
         .into_iter()
         .map(|c| c.trim_matches('`').to_string())
         .collect();

@@ -15,7 +15,7 @@ use prost::Message;
 use super::span::{Attr, Event, Ref, RefType, Span, SpanKind, StatusCode, Value};
 use super::{push_checked, SpanSink};
 use crate::error::{Error, Result};
-use crate::export::REF_TYPE_KEY;
+use crate::schema::REF_TYPE_KEY;
 
 /// Largest single protobuf record accepted (a guard against corrupt length prefixes).
 const MAX_RECORD: u64 = 1 << 30;

@@ -5,7 +5,8 @@ use std::ops::Range;
 
 use super::ast::Span;
 
-/// A token as the cursor needs it: what it is and where.
+/// A token as the cursor needs it: what it is and where (TraceQL's tokens implement it in
+/// `traceql::lexer`, so the model stage does not import TraceQL).
 pub(crate) trait Lexeme: Clone {
     /// The token's kind (`Tok` of each lexer).
     type Kind: PartialEq;
@@ -17,16 +18,6 @@ pub(crate) trait Lexeme: Clone {
 
 impl Lexeme for super::lexer::Token {
     type Kind = super::lexer::Tok;
-    fn kind(&self) -> &Self::Kind {
-        &self.tok
-    }
-    fn range(&self) -> &Range<usize> {
-        &self.span
-    }
-}
-
-impl Lexeme for crate::traceql::lexer::Token {
-    type Kind = crate::traceql::lexer::Tok;
     fn kind(&self) -> &Self::Kind {
         &self.tok
     }

@@ -34,7 +34,7 @@
 pub mod ast;
 pub mod builder;
 pub(crate) mod cursor;
-pub mod diag;
+pub use crate::diag;
 pub mod field;
 pub mod format;
 pub mod lexer;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::html::escape;
+use super::escape::escape;
 use super::measurement_label;
 use crate::check::{display_value, Measurement, RuleReport};
 

@@ -27,6 +27,7 @@ use datafusion::prelude::SessionContext;
 use serde_json::{json, Map, Value};
 
 use super::chart::rule_chart;
+pub use super::escape::escape;
 use super::measurement_label;
 use super::trace::{load_traces, TraceTree};
 use crate::check::{CheckReport, ModelReport, Report, Violation};
@@ -37,28 +38,6 @@ const STYLE: &str = include_str!("report.css");
 const SCRIPT: &str = include_str!("report.js");
 /// Measurements listed per rule in the summary table.
 const SUMMARY_GROUPS: usize = 3;
-
-/// Escapes text for HTML element content and double-quoted attribute values.
-///
-/// ```
-/// use tracecheck::report::html::escape;
-/// assert_eq!(escape("<b a=\"x\">&'</b>"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;&lt;/b&gt;");
-/// ```
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\0' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// JSON for a `<script type="application/json">` block: `<`, `>` and `&` become `\u003c`-style
 /// escapes (they can only occur inside JSON strings, where the escape means the same), so data

@@ -11,6 +11,7 @@
 //! ```
 
 mod chart;
+mod escape;
 pub mod html;
 mod json_out;
 pub mod terminal;

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::html::escape;
+use super::escape::escape;
 use super::trace::{format_ms, TraceTree};
 use crate::check::{ModelReport, Violation};
 use crate::text::plural;

@@ -3,7 +3,8 @@
 //! becomes whole again: its structure columns are recomputed over all of its spans.
 //!
 //! Merging goes through the same path as every input: the small parts are read back, exported to an
-//! OTLP request ([`crate::export`]) and decoded and assembled as `ingest` would. Readers keep seeing
+//! OTLP request ([`parts_to_request`], the code behind [`crate::export`], kept in `store` so that
+//! `store` never imports `export`) and decoded and assembled as `ingest` would. Readers keep seeing
 //! the old parts until the manifest names the new ones; old files are deleted after
 //! [`super::RETIRE_GRACE`].
 
@@ -18,8 +19,8 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use super::assemble::{assemble, Part};
 use super::dataset::Dataset;
 use super::manifest::{now_secs, remove_parts, Manifest};
+use super::parts_to_request;
 use crate::error::{Error, Result};
-use crate::export::parts_to_request;
 use crate::ingest::{otlp_request_to_spans, RawTables};
 use crate::schema::table_schema;
 

@@ -22,6 +22,7 @@ mod manifest;
 mod spill;
 mod stored;
 mod stream;
+mod to_otlp;
 mod upgrade;
 
 pub use assemble::{assemble, AssembleStats, Part};
@@ -35,4 +36,5 @@ pub use spill::{Spill, SpillStats, BUCKETS as SPILL_BUCKETS};
 pub(crate) use stored::part_span_keys;
 pub use stored::{stored_span_keys, SpanKey};
 pub use stream::{PartStream, StreamStats};
+pub use to_otlp::parts_to_request;
 pub use upgrade::{upgrade, UpgradeStats};

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use crate::model::ModelError;
+use crate::diag::ModelError;
 
 /// An error in a TraceQL query: where, what, what would have been accepted there, and hints.
 ///

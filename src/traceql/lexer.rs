@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use super::ast::AttributeScope;
 use super::error::TraceQlError;
+use crate::model::cursor::Lexeme;
 
 mod number;
 
@@ -45,6 +46,16 @@ pub struct Token {
     pub tok: Tok,
     /// Its text, as a byte range.
     pub span: Range<usize>,
+}
+
+impl Lexeme for Token {
+    type Kind = Tok;
+    fn kind(&self) -> &Self::Kind {
+        &self.tok
+    }
+    fn range(&self) -> &Range<usize> {
+        &self.span
+    }
 }
 
 /// A token.
@@ -336,7 +347,7 @@ impl Lexer<'_> {
                     let err = self
                         .error(start..self.pos, format!("unknown attribute scope `{word}`"))
                         .with_expected(names.iter().map(|w| format!("`{w}.`")).chain(["`.`".to_string()]))
-                        .with_hint_opt(crate::model::diag::did_you_mean(&word, names));
+                        .with_hint_opt(crate::diag::did_you_mean(&word, names));
                     return Err(if word == "trace" {
                         err.with_hint("traces have intrinsics only: `trace:id`, `trace:duration`, `trace:rootName`, `trace:rootService`")
                     } else {
@@ -351,7 +362,7 @@ impl Lexer<'_> {
                     return Err(self
                         .error(start..self.pos + 1, format!("unknown intrinsic scope `{word}:`"))
                         .with_expected(INTRINSIC_SCOPES.iter().map(|s| format!("`{s}:`")))
-                        .with_hint_opt(crate::model::diag::did_you_mean(&word, INTRINSIC_SCOPES)));
+                        .with_hint_opt(crate::diag::did_you_mean(&word, INTRINSIC_SCOPES)));
                 }
                 self.bump();
                 let name_start = self.pos;

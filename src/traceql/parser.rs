@@ -271,7 +271,7 @@ impl Parser<'_> {
                     .chain(MetricsFn::NAMES);
                 Err(TraceQlError::new(self.here(), format!("unknown function `{w}`"))
                     .with_expected(STAGE_START)
-                    .with_hint_opt(crate::model::diag::did_you_mean(&w, names)))
+                    .with_hint_opt(crate::diag::did_you_mean(&w, names)))
             }
             _ => Err(self.unexpected(&STAGE_START)),
         }

@@ -9,11 +9,11 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
 use prost::Message;
 use serde_json::{json, Value as J};
 
-use super::REF_TYPE_KEY;
 use crate::export::{parts_to_request, request_to_json, request_to_proto};
 use crate::ingest::{
     decode_bytes, decode_file, Attr, Event, RawTables, Ref, RefType, Span, SpanKind, SpanSink, StatusCode, Value,
 };
+use crate::schema::REF_TYPE_KEY;
 use crate::store::assemble;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real");

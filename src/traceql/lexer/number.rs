@@ -103,7 +103,7 @@ impl Lexer<'_> {
                 return Err(self
                     .error(unit_start..self.pos, format!("unknown duration unit `{unit}`"))
                     .with_expected(UNIT_NAMES)
-                    .with_hint_opt(crate::model::diag::did_you_mean(unit, known))
+                    .with_hint_opt(crate::diag::did_you_mean(unit, known))
                     .with_hint("a number directly followed by letters is a duration; put a space or an operator after a number"));
             };
             let value = scaled(number, *nanos).ok_or_else(|| {

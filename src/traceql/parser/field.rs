@@ -1,7 +1,7 @@
 //! Field expressions (inside `{ }` and as aggregate arguments), field references and literals.
 
 use super::{PResult, Parser};
-use crate::model::diag::did_you_mean;
+use crate::diag::did_you_mean;
 use crate::traceql::ast::*;
 use crate::traceql::error::TraceQlError;
 use crate::traceql::lexer::Tok;

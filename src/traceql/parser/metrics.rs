@@ -2,7 +2,7 @@
 //! (`| topk(5)`) and hints (`with (...)`).
 
 use super::{PResult, Parser};
-use crate::model::diag::did_you_mean;
+use crate::diag::did_you_mean;
 use crate::traceql::ast::*;
 use crate::traceql::error::TraceQlError;
 use crate::traceql::lexer::Tok;

@@ -1,7 +1,7 @@
 //! Scalar filters: comparisons of aggregates over a spanset (`| count() > 2`).
 
 use super::{PResult, Parser};
-use crate::model::diag::did_you_mean;
+use crate::diag::did_you_mean;
 use crate::traceql::ast::*;
 use crate::traceql::error::TraceQlError;
 use crate::traceql::lexer::Tok;

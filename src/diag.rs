@@ -1,5 +1,8 @@
 //! Errors in model text, and their rendering.
 //!
+//! Below every stage (it imports nothing of the crate): [`crate::Error`] carries a [`ModelError`],
+//! TraceQL reports its errors with it, and `tracecheck::model::diag` is this module re-exported.
+//!
 //! A [`ModelError`] is plain data (a byte span, a message, what was expected, hints) so that callers can
 //! inspect it, e.g. an editor integration offering the `expected` list as completions. It is turned into
 //! text with [`ariadne`] only at the edge, by [`ModelError::render`].
