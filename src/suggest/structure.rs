@@ -189,21 +189,29 @@ async fn children(ctx: &SessionContext, names: &NameStats, options: &Options) ->
     Ok(out)
 }
 
-/// "Every A has a descendant B" and "every A is under a B", from one nested-set join.
-async fn descendants(ctx: &SessionContext, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
+/// Per (ancestor name, descendant name): how many spans of one side have a span of the other
+/// related, and in how many traces. `side` is `a` (ancestors with such a descendant) or `d`. A
+/// span is its trace and its `nested_left` (unique in a trace, and an integer: grouping on it
+/// costs less than on the span id).
+async fn nested_pairs(ctx: &SessionContext, names: &NameStats, side: &str) -> Result<Rows> {
     let sql = format!(
-        "SELECT a.name, d.name, count(DISTINCT concat(a.trace_id, a.span_id)), \
-                count(DISTINCT concat(d.trace_id, d.span_id)), count(DISTINCT a.trace_id) \
-         FROM spans a JOIN spans d ON d.trace_id = a.trace_id \
-              AND a.nested_left < d.nested_left AND d.nested_right < a.nested_right \
-         WHERE {} AND {} GROUP BY a.name, d.name",
+        "SELECT an, dn, count(*), count(DISTINCT t) FROM ( \
+           SELECT DISTINCT a.name AS an, d.name AS dn, {side}.trace_id AS t, {side}.nested_left AS x \
+           FROM spans a JOIN spans d ON d.trace_id = a.trace_id \
+                AND a.nested_left < d.nested_left AND d.nested_right < a.nested_right \
+           WHERE {} AND {}) k \
+         GROUP BY an, dn",
         sql_in("a.name", &names.frequent),
         sql_in("d.name", &names.frequent)
     );
-    let rows = Rows::query(ctx, &sql).await?;
-    let (an, dn) = (rows.texts(0)?, rows.texts(1)?);
-    let (ancestors, descendants, traces) = (rows.counts(2)?, rows.counts(3)?, rows.counts(4)?);
+    Rows::query(ctx, &sql).await
+}
+
+/// "Every A has a descendant B" and "every A is under a B", from the nested-set intervals.
+async fn descendants(ctx: &SessionContext, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
     let mut out = Vec::new();
+    let rows = nested_pairs(ctx, names, "a").await?;
+    let (an, dn, ancestors, traces) = (rows.texts(0)?, rows.texts(1)?, rows.counts(2)?, rows.counts(3)?);
     for i in 0..rows.len() {
         let (a, d) = (&an[i], &dn[i]);
         if ancestors[i] == names.spans(a) && ancestors[i] >= options.min_support {
@@ -227,6 +235,11 @@ async fn descendants(ctx: &SessionContext, names: &NameStats, options: &Options)
                 },
             });
         }
+    }
+    let rows = nested_pairs(ctx, names, "d").await?;
+    let (an, dn, descendants, traces) = (rows.texts(0)?, rows.texts(1)?, rows.counts(2)?, rows.counts(3)?);
+    for i in 0..rows.len() {
+        let (a, d) = (&an[i], &dn[i]);
         if descendants[i] == names.spans(d) && descendants[i] >= options.min_support {
             let title = format!("{} is under {}", tick(d), tick(a));
             out.push(Suggestion {
