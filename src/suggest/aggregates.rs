@@ -4,7 +4,7 @@ use datafusion::prelude::SessionContext;
 
 use super::query::Rows;
 use super::structure::{count, tick};
-use super::{human_duration, round_up, Fact, Options, Suggestion, Template};
+use super::{alone, human_duration, round_up, Options, Suggestion, Template};
 use crate::error::Result;
 use crate::model::format::{duration_text, quote};
 
@@ -15,19 +15,6 @@ pub(super) async fn mine(ctx: &SessionContext, options: &Options) -> Result<Vec<
     let mut out = latency(ctx, options).await?;
     out.extend(error_rate(ctx, options).await?);
     Ok(out)
-}
-
-fn check(template: Template, title: String, rule: String, support: u64, traces: u64, why: String) -> Suggestion {
-    Suggestion {
-        template,
-        block: format!("check {} {{\n    {rule}\n}}\n", quote(&title)),
-        title,
-        support,
-        traces,
-        why,
-        caught: None,
-        fact: Fact::Alone,
-    }
 }
 
 /// `p99(span(service = "s").duration) < observed p99 × margin`, computed as the check computes it
@@ -47,11 +34,12 @@ async fn latency(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggesti
             continue;
         }
         let threshold = round_up(p * options.margin).max(p.ceil() as i64 + 1);
-        out.push(check(
+        out.push(alone(
             Template::Latency,
+            "check",
             format!("p99 latency of {}", tick(&service[i])),
             format!(
-                "p99(span(service = {}).duration) < {}",
+                "    p99(span(service = {}).duration) < {}\n",
                 quote(&service[i]),
                 duration_text(threshold)
             ),
@@ -65,7 +53,6 @@ async fn latency(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggesti
             ),
         ));
     }
-    out.sort_by_key(|s| std::cmp::Reverse(s.support));
     Ok(out)
 }
 
@@ -97,10 +84,11 @@ async fn error_rate(ctx: &SessionContext, options: &Options) -> Result<Vec<Sugge
             continue;
         }
         let percent = format!("{}%", threshold as f64 / 100.0);
-        out.push(check(
+        out.push(alone(
             Template::ErrorRate,
+            "check",
             format!("error rate of {}", tick(&name[i])),
-            format!("error_rate(span(name = {})) < {percent}", quote(&name[i])),
+            format!("    error_rate(span(name = {})) < {percent}\n", quote(&name[i])),
             n[i],
             traces[i],
             format!(
@@ -111,6 +99,5 @@ async fn error_rate(ctx: &SessionContext, options: &Options) -> Result<Vec<Sugge
             ),
         ));
     }
-    out.sort_by_key(|s| std::cmp::Reverse(s.support));
     Ok(out)
 }

@@ -252,6 +252,29 @@ pub struct Suggestion {
     pub fact: Fact,
 }
 
+/// A suggestion that no other implies: a `model` or `check` block (`keyword`) titled `title`
+/// holding `body` (its indented lines). Templates only build candidates; `rank` orders them.
+fn alone(
+    template: Template,
+    keyword: &str,
+    title: String,
+    body: String,
+    support: u64,
+    traces: u64,
+    why: String,
+) -> Suggestion {
+    Suggestion {
+        template,
+        block: format!("{keyword} {} {{\n{body}}}\n", crate::model::format::quote(&title)),
+        title,
+        support,
+        traces,
+        why,
+        caught: None,
+        fact: Fact::Alone,
+    }
+}
+
 /// Every candidate of every template that holds on all of `good` with at least the minimum
 /// support, before ranking.
 ///

@@ -321,7 +321,5 @@ async fn exclusive(ctx: &SessionContext, names: &NameStats, options: &Options) -
             });
         }
     }
-    // Pairs of two common names first: the rank keeps the first ones of a template.
-    out.sort_by_key(|s| std::cmp::Reverse(s.support));
     Ok(out)
 }

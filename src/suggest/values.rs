@@ -7,9 +7,9 @@ use datafusion::prelude::SessionContext;
 
 use super::query::{sql_in, Rows};
 use super::structure::{count, named, tick, NameStats};
-use super::{human_duration, round_up, Fact, Options, Suggestion, Template};
+use super::{alone, human_duration, round_up, Options, Suggestion, Template};
 use crate::error::Result;
-use crate::model::format::{duration_text, quote};
+use crate::model::format::duration_text;
 
 /// At most this many distinct codes make a "status code is one of" rule.
 const MAX_CODES: usize = 4;
@@ -21,26 +21,14 @@ pub(super) async fn mine(ctx: &SessionContext, names: &NameStats, options: &Opti
     Ok(out)
 }
 
-fn suggestion(template: Template, title: String, body: String, support: u64, traces: u64, why: String) -> Suggestion {
-    Suggestion {
-        template,
-        block: format!("model {} {{\n{body}}}\n", quote(&title)),
-        title,
-        support,
-        traces,
-        why,
-        caught: None,
-        fact: Fact::Alone,
-    }
-}
-
 /// "A's status is never error" per frequent name without an error; one rule for all spans when
 /// nothing in the data failed.
 fn never_error(names: &NameStats, options: &Options) -> Vec<Suggestion> {
     let spans: u64 = names.all.values().map(|s| s.spans).sum();
     if names.all.values().all(|s| s.errors == 0) && spans >= options.min_support {
-        return vec![suggestion(
+        return vec![alone(
             Template::NeverError,
+            "model",
             "no span has status error".into(),
             "    expect no span(status = error)\n".into(),
             spans,
@@ -48,14 +36,15 @@ fn never_error(names: &NameStats, options: &Options) -> Vec<Suggestion> {
             format!("none of the {} has status error", count(spans, "span")),
         )];
     }
-    let mut out: Vec<Suggestion> = names
+    names
         .frequent
         .iter()
         .filter_map(|name| {
             let stat = names.get(name)?;
             (stat.errors == 0).then(|| {
-                suggestion(
+                alone(
                     Template::NeverError,
+                    "model",
                     format!("{} never fails", tick(name)),
                     format!("    expect no {}\n", named_with(name, "status = error")),
                     stat.spans,
@@ -68,9 +57,7 @@ fn never_error(names: &NameStats, options: &Options) -> Vec<Suggestion> {
                 )
             })
         })
-        .collect();
-    out.sort_by_key(|s| std::cmp::Reverse(s.support));
-    out
+        .collect()
 }
 
 /// `span(name = "x", PREDICATE)`.
@@ -104,8 +91,9 @@ async fn status_codes(ctx: &SessionContext, names: &NameStats, options: &Options
         let predicates: Vec<String> = list.iter().map(|c| format!("http.status_code != {c}")).collect();
         let shown: Vec<String> = list.iter().map(i64::to_string).collect();
         let traces = names.traces(&name);
-        out.push(suggestion(
+        out.push(alone(
             Template::StatusCodes,
+            "model",
             format!("{} answers {}", tick(&name), shown.join(" or ")),
             format!("    expect no {}\n", named_with(&name, &predicates.join(", "))),
             spans,
@@ -118,7 +106,6 @@ async fn status_codes(ctx: &SessionContext, names: &NameStats, options: &Options
             ),
         ));
     }
-    out.sort_by_key(|s| std::cmp::Reverse(s.support));
     Ok(out)
 }
 
@@ -134,8 +121,9 @@ fn durations(names: &NameStats, options: &Options) -> Vec<Suggestion> {
             continue;
         }
         let ceiling = round_up(max as f64 * options.margin).max(max + 1);
-        out.push(suggestion(
+        out.push(alone(
             Template::Duration,
+            "model",
             format!("{} takes less than {}", tick(name), duration_text(ceiling)),
             format!(
                 "    expect no {}\n",
@@ -152,6 +140,5 @@ fn durations(names: &NameStats, options: &Options) -> Vec<Suggestion> {
             ),
         ));
     }
-    out.sort_by_key(|s| std::cmp::Reverse(s.support));
     out
 }

@@ -50,25 +50,30 @@ fn no_duplicates(list: &[(String, String)]) {
     assert_eq!(bodies.len(), list.len(), "two suggestions state the same rule");
 }
 
-#[test]
-fn bank_without_faults_every_suggestion_holds() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+/// `gen bank` of 600 traces into `dir/name`.
+fn gen_bank(dir: &Path, name: &str, seed: &str, fault_rate: &str) {
     tracecheck_ok(
         &[
             "gen",
             "bank",
             "-o",
-            "good",
+            name,
             "--traces",
             "600",
             "--seed",
-            "3",
+            seed,
             "--fault-rate",
-            "0",
+            fault_rate,
         ],
         dir,
     );
+}
+
+#[test]
+fn bank_without_faults_every_suggestion_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    gen_bank(dir, "good", "3", "0");
     let text = tracecheck_ok(&["suggest", "--data", "good"], dir);
     let list = blocks(&text);
     assert!(
@@ -122,36 +127,8 @@ fn violated_traces(report: &Value) -> BTreeMap<String, BTreeSet<String>> {
 fn bank_with_bad_data_catches_every_fault_kind_first() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    tracecheck_ok(
-        &[
-            "gen",
-            "bank",
-            "-o",
-            "good",
-            "--traces",
-            "600",
-            "--seed",
-            "3",
-            "--fault-rate",
-            "0",
-        ],
-        dir,
-    );
-    tracecheck_ok(
-        &[
-            "gen",
-            "bank",
-            "-o",
-            "bad",
-            "--traces",
-            "600",
-            "--seed",
-            "4",
-            "--fault-rate",
-            "0.5",
-        ],
-        dir,
-    );
+    gen_bank(dir, "good", "3", "0");
+    gen_bank(dir, "bad", "4", "0.5");
     let text = tracecheck_ok(&["suggest", "--data", "good", "--data-bad", "bad"], dir);
     assert_valid_and_holding(dir, "suggested.model", &text, &["good"]);
     let list = blocks(&text);
