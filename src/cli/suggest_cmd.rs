@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use tracecheck::suggest::{mine, rank, render, Options};
+use tracecheck::suggest::{mine_in_passes, rank, render, Options};
 use tracecheck::{engine, Result};
 
 #[derive(clap::Args, Debug)]
@@ -30,7 +30,15 @@ pub struct Args {
     /// Thresholds are the observed value (longest duration, p99, error rate) times this.
     #[arg(long, default_value_t = 1.5)]
     margin: f64,
+    /// Mining runs over a dataset in passes of about this many spans, each over one range of
+    /// trace ids (the suggestions are the same; memory holds one pass's traces).
+    #[arg(long, default_value_t = DEFAULT_PASS_SPANS, value_name = "N")]
+    pass_spans: u64,
 }
+
+/// Mining's joins relate every pair of names in a trace, which costs more than a model's: at 1M
+/// spans in one pass they peaked at 0.6 GiB, at 10M at 4.3 GiB and 40x the time (BENCHMARKS.md).
+const DEFAULT_PASS_SPANS: u64 = 1_000_000;
 
 pub async fn run(a: Args) -> Result<u8> {
     let options = Options::default()
@@ -39,7 +47,14 @@ pub async fn run(a: Args) -> Result<u8> {
         .with_per_template(a.per_template)
         .with_margin(a.margin);
     let good = engine::open(&a.data).await?;
-    let candidates = mine(&good, &options).await?;
+    let mut passes = Vec::new();
+    let ranges = engine::trace_ranges(&a.data, a.pass_spans)?;
+    if ranges.len() > 1 {
+        for range in &ranges {
+            passes.push(engine::pass_session(&good, range).await?);
+        }
+    }
+    let candidates = mine_in_passes(&good, &passes, &options).await?;
     let bad = match a.data_bad.is_empty() {
         true => None,
         false => Some(engine::open(&a.data_bad).await?),

@@ -1,8 +1,6 @@
 //! Aggregate templates, as `check` blocks: p99 latency per service, error rate per name.
 
-use datafusion::prelude::SessionContext;
-
-use super::query::Rows;
+use super::query::{Good, Merge, Rows};
 use super::structure::{count, tick};
 use super::{alone, human_duration, round_up, Options, Suggestion, Template};
 use crate::error::Result;
@@ -11,15 +9,16 @@ use crate::model::format::{duration_text, quote};
 /// A percentile of fewer values than this is mostly the maximum: no latency rule.
 const MIN_FOR_P99: u64 = 20;
 
-pub(super) async fn mine(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggestion>> {
-    let mut out = latency(ctx, options).await?;
-    out.extend(error_rate(ctx, options).await?);
+pub(super) async fn mine(good: &Good<'_>, options: &Options) -> Result<Vec<Suggestion>> {
+    // A p99 does not add up across passes: it runs on the whole data (one grouped scan, no join).
+    let mut out = latency(good.whole, options).await?;
+    out.extend(error_rate(good, options).await?);
     Ok(out)
 }
 
 /// `p99(span(service = "s").duration) < observed p99 × margin`, computed as the check computes it
 /// (`quantile_cont` over the durations as doubles).
-async fn latency(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggestion>> {
+async fn latency(ctx: &datafusion::prelude::SessionContext, options: &Options) -> Result<Vec<Suggestion>> {
     let rows = Rows::query(
         ctx,
         "SELECT service, quantile_cont(CAST(duration AS DOUBLE), 0.99), count(duration), count(DISTINCT trace_id) \
@@ -58,24 +57,23 @@ async fn latency(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggesti
 
 /// `error_rate(span(name = "a")) < observed × margin` for names that did fail sometimes, with the
 /// check's own meaning of an error: status error, or a server span answering 5xx.
-async fn error_rate(ctx: &SessionContext, options: &Options) -> Result<Vec<Suggestion>> {
-    let rows = Rows::query(
-        ctx,
-        "SELECT name, avg(e), count(*), count(DISTINCT trace_id) FROM ( \
-           SELECT name, trace_id, \
-                  CASE WHEN status = 'error' OR (kind = 'server' AND http_status_code >= 500) \
-                       THEN 1.0 ELSE 0.0 END AS e \
-           FROM spans) s \
-         GROUP BY name HAVING sum(e) > 0",
-    )
-    .await?;
-    let (name, rate, n, traces) = (rows.texts(0)?, rows.floats(1)?, rows.counts(2)?, rows.counts(3)?);
+async fn error_rate(good: &Good<'_>, options: &Options) -> Result<Vec<Suggestion>> {
+    let rows = good
+        .rows(
+            "SELECT name, sum(CASE WHEN status = 'error' OR (kind = 'server' AND http_status_code >= 500) \
+                               THEN 1 ELSE 0 END), \
+                    count(*), count(DISTINCT trace_id) \
+             FROM spans GROUP BY name",
+            &[Merge::Key, Merge::Sum, Merge::Sum, Merge::Sum],
+        )
+        .await?;
+    let (name, errors, n, traces) = (rows.texts(0)?, rows.counts(1)?, rows.counts(2)?, rows.counts(3)?);
     let mut out = Vec::new();
     for i in 0..rows.len() {
-        let Some(r) = rate[i] else { continue };
-        if n[i] < options.min_support {
+        if errors[i] == 0 || n[i] < options.min_support {
             continue;
         }
+        let r = errors[i] as f64 / n[i] as f64;
         // In hundredths of a percent, rounded up; at least one percentage point above the
         // observed rate, and only while that stays below 100%.
         let observed = r * 10_000.0;

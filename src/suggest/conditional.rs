@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::prelude::SessionContext;
-
-use super::query::{sql_in, sql_str, Rows};
+use super::query::{sql_in, sql_str, Good, Merge};
 use super::structure::{count, named, tick, NameStats};
 use super::values::named_with;
 use super::{Fact, Options, Suggestion, Template};
@@ -40,16 +38,23 @@ fn ranges(names: &NameStats, keys: &[String]) -> String {
 /// SQL's min and max order it) and that never occur on a resource: there `tag("K")` means exactly
 /// the numbers `ranges` reads (a model falls back to the resource's attribute, and compares strings
 /// with strings).
-async fn numeric_keys(ctx: &SessionContext) -> Result<Vec<String>> {
-    let rows = Rows::query(
-        ctx,
-        "SELECT key, count(*) AS n FROM tags WHERE scope IN ('span', 'resource') GROUP BY key \
-         HAVING sum(CASE WHEN scope = 'span' AND type IN ('int', 'double') \
-                             AND NOT (type = 'double' AND isnan(double_value)) THEN 1 ELSE 0 END) = count(*) \
-         ORDER BY n DESC, key",
-    )
-    .await?;
-    Ok(rows.texts(0)?.into_iter().take(MAX_KEYS).collect())
+async fn numeric_keys(good: &Good<'_>) -> Result<Vec<String>> {
+    let rows = good
+        .rows(
+            "SELECT key, count(*), sum(CASE WHEN scope = 'span' AND type IN ('int', 'double') \
+                                       AND NOT (type = 'double' AND isnan(double_value)) THEN 1 ELSE 0 END) \
+             FROM tags WHERE scope IN ('span', 'resource') GROUP BY key",
+            &[Merge::Key, Merge::Sum, Merge::Sum],
+        )
+        .await?;
+    let (key, n, numeric) = (rows.texts(0)?, rows.counts(1)?, rows.counts(2)?);
+    let mut keys: Vec<(u64, String)> = (0..rows.len())
+        .filter(|i| numeric[*i] == n[*i])
+        .map(|i| (n[i], key[i].clone()))
+        .collect();
+    // Most frequent first, then by key.
+    keys.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Ok(keys.into_iter().take(MAX_KEYS).map(|(_, k)| k).collect())
 }
 
 struct Triple {
@@ -61,8 +66,8 @@ struct Triple {
     ge: u64,
 }
 
-pub(super) async fn mine(ctx: &SessionContext, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
-    let keys = numeric_keys(ctx).await?;
+pub(super) async fn mine(good: &Good<'_>, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
+    let keys = numeric_keys(good).await?;
     if keys.is_empty() || names.frequent.is_empty() {
         return Ok(Vec::new());
     }
@@ -76,7 +81,8 @@ pub(super) async fn mine(ctx: &SessionContext, names: &NameStats, options: &Opti
          GROUP BY x.name, y.name, x.key",
         ranges(names, &keys)
     );
-    let rows = Rows::query(ctx, &sql).await?;
+    use Merge::*;
+    let rows = good.rows(&sql, &[Key, Key, Key, Sum, Sum, Sum, Sum]).await?;
     let (a, b, key) = (rows.texts(0)?, rows.texts(1)?, rows.texts(2)?);
     let (traces, always, lt, ge) = (rows.counts(3)?, rows.counts(4)?, rows.counts(5)?, rows.counts(6)?);
     let mut out = Vec::new();
@@ -101,7 +107,7 @@ pub(super) async fn mine(ctx: &SessionContext, names: &NameStats, options: &Opti
     }
     triples.sort_by_key(|t| std::cmp::Reverse(t.traces));
     triples.truncate(MAX_PAIRS);
-    out.extend(conditionals(ctx, names, &keys, &triples, options).await?);
+    out.extend(conditionals(good, names, &keys, &triples, options).await?);
     Ok(out)
 }
 
@@ -165,7 +171,7 @@ struct Presence {
 }
 
 async fn conditionals(
-    ctx: &SessionContext,
+    good: &Good<'_>,
     names: &NameStats,
     keys: &[String],
     triples: &[Triple],
@@ -203,7 +209,10 @@ async fn conditionals(
         ranges(names, keys),
         which.join(" OR ")
     );
-    let rows = Rows::query(ctx, &sql).await?;
+    use Merge::*;
+    let rows = good
+        .rows(&sql, &[Key, Key, Key, Key, Key, Key, Sum, Sum, Sum, Sum])
+        .await?;
     let (a, b, k) = (rows.texts(0)?, rows.texts(1)?, rows.texts(2)?);
     let (kind, name, code) = (rows.ints(3)?, rows.texts(4)?, rows.ints(5)?);
     let (lt1, lt0, ge1, ge0) = (rows.counts(6)?, rows.counts(7)?, rows.counts(8)?, rows.counts(9)?);

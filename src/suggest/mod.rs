@@ -286,13 +286,40 @@ fn alone(
 /// # Ok(()) }
 /// ```
 pub async fn mine(good: &SessionContext, options: &Options) -> Result<Vec<Suggestion>> {
-    let names = structure::NameStats::load(good, options).await?;
+    mine_in_passes(good, &[], options).await
+}
+
+/// [`mine`], with every query that relates spans of one trace run once per pass (sessions over
+/// disjoint trace-id ranges covering `good`, from [`crate::engine::trace_ranges`] and
+/// [`crate::engine::pass_session`]) and the passes' counts added up, so the joins hold one range's
+/// traces at a time. The suggestions are the same for any split of the traces; `passes` empty
+/// is one pass over `good`.
+///
+/// ```no_run
+/// # async fn f() -> tracecheck::Result<()> {
+/// use tracecheck::engine::{open, pass_session, trace_ranges};
+/// let data = vec!["big-dataset".into()];
+/// let good = open(&data).await?;
+/// let mut passes = Vec::new();
+/// for range in trace_ranges(&data, 1_000_000)? {
+///     passes.push(pass_session(&good, &range).await?);
+/// }
+/// let all = tracecheck::suggest::mine_in_passes(&good, &passes, &Default::default()).await?;
+/// # Ok(()) }
+/// ```
+pub async fn mine_in_passes(
+    good: &SessionContext,
+    passes: &[SessionContext],
+    options: &Options,
+) -> Result<Vec<Suggestion>> {
+    let good = query::Good::new(good, passes);
+    let names = structure::NameStats::load(&good, options).await?;
     let mut out = Vec::new();
-    out.extend(conditional::mine(good, &names, options).await?);
-    out.extend(structure::mine(good, &names, options).await?);
-    out.extend(order::mine(good, &names, options).await?);
-    out.extend(values::mine(good, &names, options).await?);
-    out.extend(aggregates::mine(good, options).await?);
+    out.extend(conditional::mine(&good, &names, options).await?);
+    out.extend(structure::mine(&good, &names, options).await?);
+    out.extend(order::mine(&good, &names, options).await?);
+    out.extend(values::mine(&good, &names, options).await?);
+    out.extend(aggregates::mine(&good, options).await?);
     Ok(out)
 }
 

@@ -1,8 +1,6 @@
 //! The order template: siblings that always run one after the other.
 
-use datafusion::prelude::SessionContext;
-
-use super::query::{sql_in, Rows};
+use super::query::{sql_in, Good, Merge};
 use super::structure::{count, named, tick, NameStats};
 use super::{Fact, Options, Suggestion, Template};
 use crate::error::Result;
@@ -12,7 +10,7 @@ use crate::model::format::quote;
 /// grouped per (trace, parent, name) first, so a pair of names costs one row per parent, not one
 /// per pair of spans: the rule holds in a group when the last A end is at or before the first B
 /// start and no A lacks its end nor any B its start (`before` is false on a missing time).
-pub(super) async fn mine(ctx: &SessionContext, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
+pub(super) async fn mine(good: &Good<'_>, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
     let sql = format!(
         "WITH g AS ( \
            SELECT trace_id, parent_span_id AS p, name, min(start_time) AS s0, max(end_time) AS e1, \
@@ -26,7 +24,8 @@ pub(super) async fn mine(ctx: &SessionContext, names: &NameStats, options: &Opti
          GROUP BY x.name, y.name",
         sql_in("name", &names.frequent)
     );
-    let rows = Rows::query(ctx, &sql).await?;
+    use Merge::*;
+    let rows = good.rows(&sql, &[Key, Key, Sum, Sum, Sum]).await?;
     let (first, then) = (rows.texts(0)?, rows.texts(1)?);
     let (pairs, traces, bad) = (rows.counts(2)?, rows.counts(3)?, rows.counts(4)?);
     let mut out = Vec::new();

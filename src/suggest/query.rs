@@ -1,12 +1,104 @@
-//! Running one mining query and reading its columns by type.
+//! Running one mining query, over the whole good data or pass by pass, and reading its columns by
+//! type.
+
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::{cast, concat_batches};
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 use crate::error::Result;
+
+/// How a column of a per-pass result combines across passes. Passes hold disjoint sets of whole
+/// traces, so a count, a sum and a count of distinct traces add up, and a maximum is the largest
+/// of the passes' maxima.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Merge {
+    /// Part of the row's key: rows of equal keys are combined.
+    Key,
+    /// Added.
+    Sum,
+    /// The largest.
+    Max,
+    /// The smallest.
+    Min,
+}
+
+/// The good data as mining sees it: passes over trace-id ranges (every trace in exactly one), on
+/// which every query whose columns add up runs, and the whole, for what does not (a p99).
+pub(super) struct Good<'a> {
+    pub whole: &'a SessionContext,
+    passes: &'a [SessionContext],
+}
+
+impl<'a> Good<'a> {
+    /// `passes` empty: one pass over the whole.
+    pub fn new(whole: &'a SessionContext, passes: &'a [SessionContext]) -> Self {
+        Good { whole, passes }
+    }
+
+    /// Runs `sql` on every pass and combines the passes' rows by `merge` (one entry per column).
+    /// With one pass, its rows as they are: the combination of rows with distinct keys is the same
+    /// rows.
+    pub async fn rows(&self, sql: &str, merge: &[Merge]) -> Result<Rows> {
+        match self.passes {
+            [] => Rows::query(self.whole, sql).await,
+            [one] => Rows::query(one, sql).await,
+            passes => {
+                let mut parts = Vec::new();
+                let mut schema: Option<SchemaRef> = None;
+                for pass in passes {
+                    let rows = Rows::query(pass, sql).await?;
+                    let renamed = positional(rows.batch.schema().as_ref());
+                    parts.push(RecordBatch::try_new(renamed.clone(), rows.batch.columns().to_vec())?);
+                    schema = Some(renamed);
+                }
+                let schema = schema.expect("at least two passes");
+                let merged = SessionContext::new();
+                merged.register_table("pass", Arc::new(MemTable::try_new(schema, vec![parts])?))?;
+                Rows::query(&merged, &merge_sql(merge)).await
+            }
+        }
+    }
+}
+
+/// The same columns named `c0`, `c1`, … (engine-chosen names such as `count(*)` repeat and need
+/// quoting) and nullable (a pass may have NULLs where another has none).
+fn positional(schema: &Schema) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Field::new(format!("c{i}"), f.data_type().clone(), true))
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// `SELECT c0, sum(c1), max(c2) FROM pass GROUP BY c0`.
+fn merge_sql(merge: &[Merge]) -> String {
+    let columns: Vec<String> = merge
+        .iter()
+        .enumerate()
+        .map(|(i, m)| match m {
+            Merge::Key => format!("c{i}"),
+            Merge::Sum => format!("sum(c{i})"),
+            Merge::Max => format!("max(c{i})"),
+            Merge::Min => format!("min(c{i})"),
+        })
+        .collect();
+    let keys: Vec<String> = (0..merge.len())
+        .filter(|i| merge[*i] == Merge::Key)
+        .map(|i| format!("c{i}"))
+        .collect();
+    let mut sql = format!("SELECT {} FROM pass", columns.join(", "));
+    if !keys.is_empty() {
+        sql.push_str(&format!(" GROUP BY {}", keys.join(", ")));
+    }
+    sql
+}
 
 /// The rows of one query, as one batch.
 pub(super) struct Rows {

@@ -2,9 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use datafusion::prelude::SessionContext;
-
-use super::query::{sql_in, Rows};
+use super::query::{sql_in, Good, Merge, Rows};
 use super::{Fact, Options, Suggestion, Template};
 use crate::error::Result;
 use crate::model::format::quote;
@@ -31,14 +29,16 @@ pub(super) struct NameStats {
 }
 
 impl NameStats {
-    pub async fn load(ctx: &SessionContext, options: &Options) -> Result<NameStats> {
-        let rows = Rows::query(
-            ctx,
-            "SELECT name, count(*), count(DISTINCT trace_id), \
-                    sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END), max(duration), count(duration) \
-             FROM spans GROUP BY name",
-        )
-        .await?;
+    pub async fn load(good: &Good<'_>, options: &Options) -> Result<NameStats> {
+        use Merge::*;
+        let rows = good
+            .rows(
+                "SELECT name, count(*), count(DISTINCT trace_id), \
+                        sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END), max(duration), count(duration) \
+                 FROM spans GROUP BY name",
+                &[Key, Sum, Sum, Sum, Max, Sum],
+            )
+            .await?;
         let (names, spans, traces) = (rows.texts(0)?, rows.counts(1)?, rows.counts(2)?);
         let (errors, max, with) = (rows.counts(3)?, rows.ints(4)?, rows.counts(5)?);
         let mut all = BTreeMap::new();
@@ -100,15 +100,15 @@ pub(super) fn applied(n: u64, name: &str, traces: u64) -> String {
     )
 }
 
-pub(super) async fn mine(ctx: &SessionContext, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
-    let mut out = children(ctx, names, options).await?;
-    out.extend(descendants(ctx, names, options).await?);
-    out.extend(exclusive(ctx, names, options).await?);
+pub(super) async fn mine(good: &Good<'_>, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
+    let mut out = children(good, names, options).await?;
+    out.extend(descendants(good, names, options).await?);
+    out.extend(exclusive(good, names, options).await?);
     Ok(out)
 }
 
 /// "Every A has (exactly N) child B" and "every A is a child of a B", from one parent/child join.
-async fn children(ctx: &SessionContext, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
+async fn children(good: &Good<'_>, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
     let sql = format!(
         "SELECT pn, cn, count(*), min(n), max(n), sum(n), count(DISTINCT trace_id) FROM ( \
            SELECT p.name AS pn, c.name AS cn, p.trace_id, p.span_id, count(*) AS n \
@@ -119,7 +119,8 @@ async fn children(ctx: &SessionContext, names: &NameStats, options: &Options) ->
         sql_in("p.name", &names.frequent),
         sql_in("c.name", &names.frequent)
     );
-    let rows = Rows::query(ctx, &sql).await?;
+    use Merge::*;
+    let rows = good.rows(&sql, &[Key, Key, Sum, Min, Max, Sum, Sum]).await?;
     let (pn, cn) = (rows.texts(0)?, rows.texts(1)?);
     let (parents, lo, hi) = (rows.counts(2)?, rows.counts(3)?, rows.counts(4)?);
     let (children, traces) = (rows.counts(5)?, rows.counts(6)?);
@@ -193,7 +194,7 @@ async fn children(ctx: &SessionContext, names: &NameStats, options: &Options) ->
 /// related, and in how many traces. `side` is `a` (ancestors with such a descendant) or `d`. A
 /// span is its trace and its `nested_left` (unique in a trace, and an integer: grouping on it
 /// costs less than on the span id).
-async fn nested_pairs(ctx: &SessionContext, names: &NameStats, side: &str) -> Result<Rows> {
+async fn nested_pairs(good: &Good<'_>, names: &NameStats, side: &str) -> Result<Rows> {
     let sql = format!(
         "SELECT an, dn, count(*), count(DISTINCT t) FROM ( \
            SELECT DISTINCT a.name AS an, d.name AS dn, {side}.trace_id AS t, {side}.nested_left AS x \
@@ -204,13 +205,13 @@ async fn nested_pairs(ctx: &SessionContext, names: &NameStats, side: &str) -> Re
         sql_in("a.name", &names.frequent),
         sql_in("d.name", &names.frequent)
     );
-    Rows::query(ctx, &sql).await
+    good.rows(&sql, &[Merge::Key, Merge::Key, Merge::Sum, Merge::Sum]).await
 }
 
 /// "Every A has a descendant B" and "every A is under a B", from the nested-set intervals.
-async fn descendants(ctx: &SessionContext, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
+async fn descendants(good: &Good<'_>, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
     let mut out = Vec::new();
-    let rows = nested_pairs(ctx, names, "a").await?;
+    let rows = nested_pairs(good, names, "a").await?;
     let (an, dn, ancestors, traces) = (rows.texts(0)?, rows.texts(1)?, rows.counts(2)?, rows.counts(3)?);
     for i in 0..rows.len() {
         let (a, d) = (&an[i], &dn[i]);
@@ -236,7 +237,7 @@ async fn descendants(ctx: &SessionContext, names: &NameStats, options: &Options)
             });
         }
     }
-    let rows = nested_pairs(ctx, names, "d").await?;
+    let rows = nested_pairs(good, names, "d").await?;
     let (an, dn, descendants, traces) = (rows.texts(0)?, rows.texts(1)?, rows.counts(2)?, rows.counts(3)?);
     for i in 0..rows.len() {
         let (a, d) = (&an[i], &dn[i]);
@@ -270,7 +271,7 @@ async fn descendants(ctx: &SessionContext, names: &NameStats, options: &Options)
 }
 
 /// "No A in a trace that has a B": two frequent names that never share a trace.
-async fn exclusive(ctx: &SessionContext, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
+async fn exclusive(good: &Good<'_>, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
     let common: Vec<String> = names
         .frequent
         .iter()
@@ -283,7 +284,7 @@ async fn exclusive(ctx: &SessionContext, names: &NameStats, options: &Options) -
          GROUP BY x.name, y.name",
         sql_in("name", &common)
     );
-    let rows = Rows::query(ctx, &sql).await?;
+    let rows = good.rows(&sql, &[Merge::Key, Merge::Key]).await?;
     let together: BTreeSet<(String, String)> = rows.texts(0)?.into_iter().zip(rows.texts(1)?).collect();
     let mut out = Vec::new();
     for (i, x) in common.iter().enumerate() {

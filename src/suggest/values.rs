@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::prelude::SessionContext;
-
-use super::query::{sql_in, Rows};
+use super::query::{sql_in, Good, Merge};
 use super::structure::{count, named, tick, NameStats};
 use super::{alone, human_duration, round_up, Options, Suggestion, Template};
 use crate::error::Result;
@@ -14,9 +12,9 @@ use crate::model::format::duration_text;
 /// At most this many distinct codes make a "status code is one of" rule.
 const MAX_CODES: usize = 4;
 
-pub(super) async fn mine(ctx: &SessionContext, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
+pub(super) async fn mine(good: &Good<'_>, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
     let mut out = never_error(names, options);
-    out.extend(status_codes(ctx, names, options).await?);
+    out.extend(status_codes(good, names, options).await?);
     out.extend(durations(names, options));
     Ok(out)
 }
@@ -68,13 +66,13 @@ pub(super) fn named_with(name: &str, predicate: &str) -> String {
 
 /// "A's http.status_code is always one of {…}" (spans without a code are not constrained: a
 /// missing value never compares).
-async fn status_codes(ctx: &SessionContext, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
+async fn status_codes(good: &Good<'_>, names: &NameStats, options: &Options) -> Result<Vec<Suggestion>> {
     let sql = format!(
         "SELECT name, http_status_code, count(*) FROM spans \
          WHERE http_status_code IS NOT NULL AND {} GROUP BY name, http_status_code",
         sql_in("name", &names.frequent)
     );
-    let rows = Rows::query(ctx, &sql).await?;
+    let rows = good.rows(&sql, &[Merge::Key, Merge::Key, Merge::Sum]).await?;
     let mut codes: BTreeMap<String, (Vec<i64>, u64)> = BTreeMap::new();
     let (name, code, n) = (rows.texts(0)?, rows.ints(1)?, rows.counts(2)?);
     for i in 0..rows.len() {

@@ -244,7 +244,8 @@ fn bad_input_is_an_error_with_exit_2() {
 }
 
 /// On random traces (odd parents, missing times, tags of every type), with a support of 1 so that
-/// every template fires, every candidate holds when `check` runs it on the same spans.
+/// every template fires, every candidate holds when `check` runs it on the same spans; and mining
+/// in three passes over trace-id ranges finds exactly the candidates of one pass.
 #[test]
 fn mined_candidates_hold_on_random_traces() {
     let cases = std::env::var("TRACECHECK_PROPTEST_CASES")
@@ -263,13 +264,16 @@ fn mined_candidates_hold_on_random_traces() {
     let result = runner.run(&super::differential::spans_strategy(), |spans| {
         let failing = rt.block_on(async {
             use tracecheck::check::{check_compiled, compile_file, DataNames};
-            use tracecheck::suggest::{mine, rank, render, Options};
+            use tracecheck::suggest::{mine, mine_in_passes, rank, render, Options};
             let ctx = tracecheck::engine::open_spans(spans.clone()).await.unwrap();
             let options = Options::default()
                 .with_min_support(1)
                 .with_max(10_000)
                 .with_per_template(10_000);
             let candidates = mine(&ctx, &options).await.unwrap();
+            let passes = three_passes(&ctx, &spans).await;
+            let in_passes = mine_in_passes(&ctx, &passes, &options).await.unwrap();
+            assert_eq!(listed(&in_passes), listed(&candidates), "mining in passes differs");
             let ranked = rank(candidates, None, &options).await.unwrap();
             let text = render(&ranked.kept, "random").unwrap();
             let file = parse_file(&text).unwrap();
@@ -294,12 +298,50 @@ fn mined_candidates_hold_on_random_traces() {
     }
 }
 
+/// Sessions over three trace-id ranges that split the traces of `spans` (fewer when there are
+/// fewer traces), as `suggest --pass-spans` makes them.
+async fn three_passes(
+    ctx: &datafusion::prelude::SessionContext,
+    spans: &[tracecheck::ingest::Span],
+) -> Vec<datafusion::prelude::SessionContext> {
+    let ids: BTreeSet<String> = spans.iter().map(|s| format!("{:032x}", s.trace_id)).collect();
+    let ids: Vec<String> = ids.into_iter().collect();
+    let mut cuts: Vec<String> = [ids.len() / 3, 2 * ids.len() / 3]
+        .iter()
+        .filter(|i| **i > 0)
+        .map(|i| ids[*i].clone())
+        .collect();
+    cuts.dedup();
+    let mut bounds: Vec<Option<String>> = vec![None];
+    bounds.extend(cuts.into_iter().map(Some));
+    bounds.push(None);
+    let mut passes = Vec::new();
+    for w in bounds.windows(2) {
+        let range = tracecheck::engine::TraceRange {
+            lo: w[0].clone(),
+            hi: w[1].clone(),
+        };
+        passes.push(tracecheck::engine::pass_session(ctx, &range).await.unwrap());
+    }
+    passes
+}
+
+/// Candidates in a comparable order, each as its whole debug text (block, support, why, ...).
+fn listed(candidates: &[tracecheck::suggest::Suggestion]) -> Vec<String> {
+    let mut all: Vec<String> = candidates.iter().map(|c| format!("{c:?}")).collect();
+    all.sort();
+    all
+}
+
 /// The whole file for the bank dataset that ships in `datasets/` (faults at the default rate: the
 /// suggestions hold on it all the same), as a snapshot: a change in mining or ranking shows here.
 #[test]
 fn shipped_bank_dataset_snapshot() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = tracecheck_ok(&["suggest", "--data", "datasets/bank"], root);
+    // The shipped dataset in passes of ~300 spans: the same file.
+    let passes = tracecheck_ok(&["suggest", "--data", "datasets/bank", "--pass-spans", "300"], root);
+    assert_eq!(passes, text, "--pass-spans 300 changed the suggestions");
     let tmp = tempfile::tempdir().unwrap();
     let data = root.join("datasets/bank");
     assert_valid_and_holding(tmp.path(), "bank.model", &text, &[data.to_str().unwrap()]);
