@@ -192,15 +192,19 @@ async fn conditionals(
         })
         .collect();
     let names_in = sql_in("name", &names.frequent);
+    // The constant columns of `f` are added after each DISTINCT: DataFusion 55 groups far more
+    // slowly with a literal among the keys (2.5 s instead of 0.4 s for 1M spans).
     let sql = format!(
         "WITH {}, \
          c AS (SELECT x.trace_id, x.name AS a, y.name AS b, x.key AS k, x.lo < y.hi AS lt, x.hi >= y.lo AS ge \
                FROM v x JOIN v y ON x.trace_id = y.trace_id AND x.key = y.key WHERE {}), \
-         f AS (SELECT DISTINCT trace_id, 0 AS kind, name, CAST(NULL AS BIGINT) AS code FROM spans WHERE {names_in} \
-               UNION ALL SELECT DISTINCT trace_id, 1 AS kind, name, http_status_code AS code FROM spans \
-                         WHERE http_status_code IS NOT NULL AND {names_in} \
-               UNION ALL SELECT DISTINCT trace_id, 2 AS kind, name, CAST(NULL AS BIGINT) AS code FROM spans \
-                         WHERE status = 'error' AND {names_in}) \
+         f AS (SELECT trace_id, 0 AS kind, name, CAST(NULL AS BIGINT) AS code \
+               FROM (SELECT DISTINCT trace_id, name FROM spans WHERE {names_in}) f0 \
+               UNION ALL SELECT trace_id, 1 AS kind, name, code \
+               FROM (SELECT DISTINCT trace_id, name, http_status_code AS code FROM spans \
+                     WHERE http_status_code IS NOT NULL AND {names_in}) f1 \
+               UNION ALL SELECT trace_id, 2 AS kind, name, CAST(NULL AS BIGINT) AS code \
+               FROM (SELECT DISTINCT trace_id, name FROM spans WHERE status = 'error' AND {names_in}) f2) \
          SELECT c.a, c.b, c.k, f.kind, f.name, f.code, \
                 sum(CASE WHEN c.lt THEN 1 ELSE 0 END), sum(CASE WHEN c.lt THEN 0 ELSE 1 END), \
                 sum(CASE WHEN c.ge THEN 1 ELSE 0 END), sum(CASE WHEN c.ge THEN 0 ELSE 1 END) \
