@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! request ─▶ intake (decode, validate) ─▶ TraceBuffer (per trace, bounded) ─▶ writer (Parquet parts)
-//!   gRPC  TraceService/Export               │ complete: idle for --trace-idle, or older than
-//!   HTTP  POST /v1/traces                   │ --trace-max-age, or shutdown
+//!   gRPC  TraceService/Export               │ complete: idle for `trace_idle`, or older than
+//!   HTTP  POST /v1/traces                   │ `trace_max_age`, or shutdown
 //! ```
 //!
 //! A request is acknowledged only once its body is in the dataset's write-ahead log (fsynced, see

@@ -100,7 +100,7 @@ pub struct Ingested {
     pub files: Vec<(PathBuf, Format)>,
     /// Total input bytes (compressed size for gzip inputs).
     pub input_bytes: u64,
-    /// Records skipped with `--keep-going`, and the first ones' errors.
+    /// Records skipped because `keep_going` was set.
     pub rejected_count: usize,
     /// The first rejected records' errors (at most 20).
     pub rejected: Vec<Error>,
