@@ -243,3 +243,64 @@ fn ingest_spilled(files: &[PathBuf], dataset: &mut Dataset, options: &IngestOpti
         spilled: Some((stats.spilled_bytes, stats.runs)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::observe::Observer;
+
+    /// An ingest through spill files reports both steps, each started, advanced to its total and
+    /// finished, in order.
+    #[test]
+    fn a_spilled_ingest_reports_each_step_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = PathBuf::from("tests/fixtures/real/zipkin/smartthings-mobile-web-install.json");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let seen = events.clone();
+        let observer = Observer::new(move |p: &Progress| seen.lock().unwrap().push(*p));
+        let options = IngestOptions::default()
+            .with_decode(DecodeOptions::default().with_progress(observer))
+            .with_memory(1);
+        let done = ingest_paths(&[input], &dir.path().join("ds"), &options).unwrap();
+        assert!(done.spilled.is_some() && done.assembled.spans > 0, "{done:?}");
+        // Each step: (its start, the units advanced before its finish).
+        let mut steps: Vec<(Progress, u64)> = Vec::new();
+        let mut open = false;
+        for p in events.lock().unwrap().iter() {
+            match *p {
+                Progress::Start { .. } => {
+                    assert!(!open, "a step starts inside another");
+                    steps.push((*p, 0));
+                    open = true;
+                }
+                Progress::Advance(n) => steps.last_mut().expect("started").1 += n,
+                Progress::Finish => {
+                    assert!(open, "finished without a start");
+                    open = false;
+                }
+            }
+        }
+        assert!(!open, "the last step finished");
+        assert_eq!(
+            steps,
+            vec![
+                (
+                    Progress::Start {
+                        step: Step::Decode,
+                        total: done.input_bytes
+                    },
+                    done.input_bytes
+                ),
+                (
+                    Progress::Start {
+                        step: Step::WriteRanges,
+                        total: SPILL_BUCKETS as u64
+                    },
+                    SPILL_BUCKETS as u64
+                ),
+            ]
+        );
+    }
+}

@@ -271,6 +271,42 @@ async fn post_batches(
 mod tests {
     use super::*;
 
+    /// A webhook answering 404 is not retried: the batch is dropped, counted, and told to the
+    /// observer, never printed.
+    #[tokio::test]
+    async fn a_refused_batch_is_a_notice_to_the_observer() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 64 << 10];
+            let _ = conn.read(&mut request).await;
+            let _ = conn
+                .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let metrics = Arc::new(Metrics::default());
+        let mut emitter = Emitter::new(Box::new(std::io::sink()), Some(url.clone()), metrics.clone()).with_notices(
+            Observer::new(move |n: &WebhookNotice| {
+                let _ = tx.send(n.clone());
+            }),
+        );
+        emitter.emit(vec![Event(json!({"event": "violation"}))]);
+        let notice = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .expect("a notice within 30 s")
+            .expect("the observer is alive");
+        assert_eq!(notice, WebhookNotice::Refused { url, status: 404 });
+        assert!(
+            notice.to_string().ends_with("answered 404 Not Found; batch dropped"),
+            "{notice}"
+        );
+        let text = metrics.render(None);
+        assert!(text.contains("tracecheck_webhook_dropped_total 1"), "{text}");
+    }
+
     #[test]
     fn timestamps_are_rfc3339_utc_milliseconds() {
         let t = now_rfc3339();
