@@ -38,9 +38,28 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// Wrong command-line use.
+    /// Wrong use: arguments that do not fit together, names that do not exist, values out of range.
     #[error("{0}")]
     Usage(String),
+    /// A value given for one of the library's settings is unusable. `Display` names the setting in
+    /// the library's terms ([`Setting::describe`]); a front end that took the value from a flag of
+    /// its own names the flag instead (the command line does).
+    #[error("{} {message}", setting.describe())]
+    Setting {
+        /// Which setting.
+        setting: Setting,
+        /// What is wrong with its value, written to follow the setting's name.
+        message: String,
+    },
+    /// A server's certificate is not trusted (by the system's roots, nor by the CA certificates
+    /// given with [`Setting::CaCert`]). Not retried: it will not be trusted on the next attempt.
+    #[error("{url}: {message} (is the server's certificate signed by a private CA? trust that CA with {})", Setting::CaCert.describe())]
+    Untrusted {
+        /// The URL asked for.
+        url: String,
+        /// The TLS error.
+        message: String,
+    },
     /// Arrow failed.
     #[error("arrow: {0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
@@ -64,6 +83,49 @@ pub enum Error {
     /// An internal invariant broke.
     #[error("internal error: {0} (this is a bug in tracecheck, please report it)")]
     Bug(String),
+}
+
+/// A setting of the library that a value is given for, named in [`Error::Setting`] and
+/// [`Error::Untrusted`].
+///
+/// ```
+/// use tracecheck::{Error, Setting};
+/// let e = Error::Setting { setting: Setting::PageLimit, message: "must be at least 1".into() };
+/// assert_eq!(e.to_string(), "the page limit must be at least 1");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Setting {
+    /// The datasets or trace files a session opens (`engine::open`).
+    Data,
+    /// The engine queries run on (`engine::Engine`).
+    Engine,
+    /// The URL of a Jaeger query service (`fetch::Fetch::new`).
+    JaegerUrl,
+    /// The URL of a Tempo query frontend (`fetch::Fetch::new`).
+    TempoUrl,
+    /// The PEM file of CA certificates a fetch trusts (`fetch::Fetch::with_ca_cert`).
+    CaCert,
+    /// The traces per search request of a fetch (`fetch::Fetch::with_page_limit`).
+    PageLimit,
+}
+
+impl Setting {
+    /// The setting's name in messages of the library.
+    ///
+    /// ```
+    /// assert_eq!(tracecheck::Setting::CaCert.describe(), "the CA certificate file");
+    /// ```
+    pub fn describe(self) -> &'static str {
+        match self {
+            Setting::Data => "the data",
+            Setting::Engine => "the engine",
+            Setting::JaegerUrl => "the Jaeger URL",
+            Setting::TempoUrl => "the Tempo URL",
+            Setting::CaCert => "the CA certificate file",
+            Setting::PageLimit => "the page limit",
+        }
+    }
 }
 
 /// The library's result type.

@@ -15,14 +15,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("schema", &[]),
     ("diag", &[]),
     ("net", &[]),
+    ("observe", &[]),
     ("error", &["diag"]),
     // decode / ingest, store.
     ("ingest", &["error", "schema"]),
     ("store", &["error", "ingest", "schema"]),
-    ("pipeline", &["error", "ingest", "store"]),
     ("export", &["error", "ingest", "schema", "store"]),
     ("gen", &["error", "ingest"]),
-    ("collect", &["error", "ingest", "store"]),
+    ("pipeline", &["error", "export", "gen", "ingest", "observe", "store"]),
+    ("collect", &["error", "ingest", "observe", "store"]),
     // The model front ends and the compiler.
     ("model", &["diag", "error", "schema"]),
     ("compile", &["model"]),
@@ -32,11 +33,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("check", &["compile", "engine", "error", "model"]),
     ("suggest", &["check", "error", "model", "text"]),
     ("report", &["check", "compile", "error", "text"]),
-    ("fetch", &["diag", "engine", "error", "ingest", "net", "store"]),
+    (
+        "fetch",
+        &[
+            "diag", "engine", "error", "ingest", "net", "observe", "pipeline", "store",
+        ],
+    ),
     (
         "watch",
         &[
-            "check", "collect", "compile", "engine", "error", "ingest", "net", "schema",
+            "check", "collect", "compile", "engine", "error", "ingest", "net", "observe", "schema",
         ],
     ),
     (

@@ -26,6 +26,7 @@ pub mod ingest;
 mod layers_test;
 pub mod model;
 pub mod net;
+pub mod observe;
 pub mod pipeline;
 pub mod report;
 pub mod schema;
@@ -37,4 +38,4 @@ mod text;
 pub mod traceql;
 pub mod watch;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, Setting};

@@ -115,7 +115,7 @@ pub async fn run(a: Args) -> Result<u8> {
         let spans = decode_in_memory(&a.engine.engine, &a.data, "--data -")?;
         engine::open_spans(spans).await?
     } else {
-        engine::open_on(&a.engine.engine, &a.data).await?
+        a.engine.open(&a.data).await?
     };
     // The names in the data are only needed for the unknown-name warnings of models; reading the
     // distinct tag keys costs a scan of `tags`, which a file of aggregate checks does not need.
@@ -130,7 +130,7 @@ pub async fn run(a: Args) -> Result<u8> {
     let baseline = if a.baseline.is_empty() {
         None
     } else {
-        Some(engine::open_on(&a.engine.engine, &a.baseline).await?)
+        Some(a.engine.open(&a.baseline).await?)
     };
     // A distributed engine reads the files itself, and raw files are in memory already: one pass.
     let mut passes = Vec::new();

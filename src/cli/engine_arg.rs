@@ -1,6 +1,12 @@
 //! `--engine`, shared by `sql`, `check` and `explain`.
 
-use tracecheck::engine::Engine;
+use std::path::PathBuf;
+
+use datafusion::prelude::SessionContext;
+use tracecheck::engine::{self, Engine};
+use tracecheck::{Error, Result};
+
+use super::flags::name_flags;
 
 /// The environment variable that sets `--engine` when the flag is not given.
 pub const ENGINE_ENV: &str = "TRACECHECK_ENGINE";
@@ -14,6 +20,25 @@ pub struct EngineArg {
     pub engine: Engine,
 }
 
+impl EngineArg {
+    /// Opens `paths` (`--data`) on the engine. A distributed engine reads datasets only: raw trace
+    /// files are refused with the command that makes a dataset of them.
+    pub async fn open(&self, paths: &[PathBuf]) -> Result<SessionContext> {
+        if self.engine.is_distributed() {
+            if let Some(raw) = paths.iter().find(|p| !tracecheck::store::is_dataset(p)) {
+                return Err(Error::Usage(format!(
+                    "--engine {} reads datasets only, and {} is not one: its executors cannot see \
+                     files decoded in this process; run `tracecheck ingest {} -o DATASET` first",
+                    self.engine,
+                    raw.display(),
+                    raw.display()
+                )));
+            }
+        }
+        engine::open_on(&self.engine, paths).await
+    }
+}
+
 fn parse(s: &str) -> Result<Engine, String> {
-    s.parse().map_err(|e: tracecheck::Error| e.to_string())
+    s.parse().map_err(|e: tracecheck::Error| name_flags(e).to_string())
 }

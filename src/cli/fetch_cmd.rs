@@ -118,13 +118,23 @@ pub async fn run(a: Args) -> Result<u8> {
         .with_retry_policy(retry)
         .with_concurrency(a.concurrency)
         .with_flush_spans(a.flush_spans)
-        .with_keep_going(a.keep_going)
-        .with_progress(!a.quiet);
+        .with_keep_going(a.keep_going);
+    let (fetch, bar) = match a.quiet {
+        true => (fetch, None),
+        false => {
+            let (observer, bar) = super::progress::fetch();
+            (fetch.with_progress(observer), Some(bar))
+        }
+    };
     let stats = fetch
         .run_until(async {
             let _ = tokio::signal::ctrl_c().await;
         })
-        .await?;
+        .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let stats = stats?;
     if !a.quiet {
         report(&a, backend, &url, (start, end), &stats);
     }

@@ -2,10 +2,8 @@
 
 use std::path::PathBuf;
 
-use tracecheck::export::{parts_to_request, request_to_json, request_to_proto};
-use tracecheck::gen::{generate_bank, BankOptions};
-use tracecheck::ingest::RawTables;
-use tracecheck::store::{assemble, Dataset, PartStream};
+use tracecheck::gen::BankOptions;
+use tracecheck::pipeline::{generate, GenOutput};
 use tracecheck::{Error, Result};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,34 +66,17 @@ pub async fn run(a: Args) -> Result<u8> {
         (None, OutFormat::Dataset) => a.output.join("ground_truth.json"),
         (None, _) => PathBuf::from(format!("{}.truth.json", a.output.display())),
     };
-    let (truth, traces, spans) = match a.format {
-        OutFormat::Dataset => {
-            // Parts are written while the next ones are generated: memory stays at a few parts
-            // whatever --traces is.
-            let mut stream = PartStream::new(Dataset::create_or_open(&a.output)?, 1_000_000);
-            let truth = generate_bank(&options, &mut stream)?;
-            let stats = stream.finish()?;
-            (truth, stats.assembled.traces, stats.assembled.spans)
-        }
-        OutFormat::OtlpProto | OutFormat::OtlpJson => {
-            let mut raw = RawTables::new(false);
-            let truth = generate_bank(&options, &mut raw)?;
-            let (parts, stats) = assemble(raw, 1_000_000)?;
-            let req = parts_to_request(&parts)?;
-            let bytes = if a.format == OutFormat::OtlpProto {
-                request_to_proto(&req)
-            } else {
-                serde_json::to_vec(&request_to_json(&req)).map_err(|e| Error::Bug(e.to_string()))?
-            };
-            std::fs::write(&a.output, bytes).map_err(|e| Error::io(&a.output, e))?;
-            (truth, stats.traces, stats.spans)
-        }
+    let output = match a.format {
+        OutFormat::Dataset => GenOutput::Dataset,
+        OutFormat::OtlpProto => GenOutput::OtlpProto,
+        OutFormat::OtlpJson => GenOutput::OtlpJson,
     };
-    std::fs::write(&truth_path, truth.to_json()).map_err(|e| Error::io(&truth_path, e))?;
+    let done = generate(&options, &a.output, output)?;
+    std::fs::write(&truth_path, done.truth.to_json()).map_err(|e| Error::io(&truth_path, e))?;
     eprintln!(
         "generated {} traces, {} spans into {} (ground truth: {})",
-        traces,
-        spans,
+        done.traces,
+        done.spans,
         a.output.display(),
         truth_path.display()
     );

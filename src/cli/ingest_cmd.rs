@@ -34,12 +34,12 @@ pub struct Args {
 
 pub async fn run(a: Args) -> Result<u8> {
     let started = Instant::now();
+    let mut decode = DecodeOptions::default().with_keep_going(a.keep_going);
+    if !a.quiet {
+        decode = decode.with_progress(super::progress::steps());
+    }
     let options = IngestOptions::default()
-        .with_decode(
-            DecodeOptions::default()
-                .with_keep_going(a.keep_going)
-                .with_progress(!a.quiet),
-        )
+        .with_decode(decode)
         .with_spans_per_file(a.spans_per_file)
         .with_memory(a.memory as u64);
     let done = ingest_paths(&a.inputs, &a.output, &options)?;

@@ -8,10 +8,12 @@ mod duration;
 mod engine_arg;
 mod explain_cmd;
 mod fetch_cmd;
+mod flags;
 mod fmt_cmd;
 mod gen_cmd;
 mod ingest_cmd;
 mod output;
+mod progress;
 mod query_cmd;
 mod receiver;
 mod show_cmd;
@@ -66,9 +68,14 @@ enum Command {
     Show(show_cmd::Args),
 }
 
-/// Runs a command; the `u8` is the process exit code.
+/// Runs a command; the `u8` is the process exit code. Errors about a setting's value name the flag
+/// that gave it.
 pub async fn run(cli: Cli) -> Result<u8> {
     tracecheck::engine::check_env()?;
+    dispatch(cli).await.map_err(flags::name_flags)
+}
+
+async fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Ingest(a) => ingest_cmd::run(a).await,
         Command::Sql(a) => sql_cmd::run(a).await,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use tracecheck::traceql::compile::Range;
-use tracecheck::{engine, Error, Result};
+use tracecheck::{Error, Result};
 
 use super::output::{self, Format};
 
@@ -93,7 +93,7 @@ fn parse_time(text: &str) -> std::result::Result<i64, String> {
 pub async fn run(a: Args) -> Result<u8> {
     // A query that does not parse fails before any data is read.
     let parsed = tracecheck::traceql::parse(&a.query).map_err(|e| e.into_error("query", &a.query))?;
-    let ctx = engine::open_on(&a.engine.engine, &a.data).await?;
+    let ctx = a.engine.open(&a.data).await?;
     let range = match parsed.metrics {
         Some(_) => a.range.resolve(Some(&ctx)).await?,
         None => None,

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tracecheck::collect::Collector;
+use tracecheck::collect::{Collector, Notice};
+use tracecheck::observe::Observer;
 
 use super::duration::parse_duration;
 use super::size::parse_size;
@@ -45,9 +46,10 @@ pub struct ReceiverArgs {
 }
 
 impl ReceiverArgs {
-    /// A collector configured by these flags, writing to `output`.
+    /// A collector configured by these flags, writing to `output`; its notices go to stderr.
     pub fn collector(self, output: PathBuf) -> Collector {
         let mut c = Collector::new(output)
+            .with_notices(Observer::new(|n: &Notice| eprintln!("tracecheck: {n}")))
             .with_grpc(self.grpc)
             .with_http(self.http)
             .with_trace_idle(self.trace_idle)

@@ -6,7 +6,6 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use rustyline::error::ReadlineError;
-use tracecheck::engine;
 use tracecheck::{Error, Result};
 
 use super::output::{self, Format};
@@ -42,7 +41,7 @@ pub async fn run(mut a: Args) -> Result<u8> {
             a.query = a.data.pop().map(|q| q.to_string_lossy().into_owned());
         }
     }
-    let ctx = engine::open_on(&a.engine.engine, &a.data).await?;
+    let ctx = a.engine.open(&a.data).await?;
     match &a.query {
         Some(q) => {
             let batches = run_sql(&ctx, q, a.allow_write).await?;

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use tracecheck::check::{compile_file, Compiled};
 use tracecheck::collect::DatasetSink;
-use tracecheck::watch::{serve_metrics, CheckSink, Emitter, Metrics};
+use tracecheck::observe::Observer;
+use tracecheck::watch::{serve_metrics, CheckSink, Emitter, Metrics, WebhookNotice};
 use tracecheck::{Error, Result};
 
 use super::duration::parse_duration;
@@ -125,7 +126,8 @@ pub async fn run(a: Args) -> Result<u8> {
     if let Some(addr) = running.http_addr() {
         eprintln!("otlp/http listening on {addr}");
     }
-    let emitter = Emitter::new(out, a.webhook.clone(), metrics.clone());
+    let emitter = Emitter::new(out, a.webhook.clone(), metrics.clone())
+        .with_notices(Observer::new(|n: &WebhookNotice| eprintln!("tracecheck watch: {n}")));
     let sink = CheckSink::new(files, dataset, emitter, metrics.clone())
         .with_late_window(a.late_window)
         .with_check_lateness(a.check_lateness)

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! request ─▶ intake (decode, validate) ─▶ TraceBuffer (per trace, bounded) ─▶ writer (Parquet parts)
-//!   gRPC  TraceService/Export               │ complete: idle for --trace-idle, or older than
-//!   HTTP  POST /v1/traces                   │ --trace-max-age, or shutdown
+//!   gRPC  TraceService/Export               │ complete: idle for `trace_idle`, or older than
+//!   HTTP  POST /v1/traces                   │ `trace_max_age`, or shutdown
 //! ```
 //!
 //! A request is acknowledged only once its body is in the dataset's write-ahead log (fsynced, see
@@ -33,6 +33,7 @@ mod buffer;
 mod grpc;
 mod http;
 mod intake;
+mod notice;
 mod running;
 mod sink;
 mod stats;
@@ -49,6 +50,7 @@ use tokio::net::TcpListener;
 
 pub use buffer::{Full, TraceBuffer};
 pub use intake::{gunzip, Accepted, BodyError};
+pub use notice::Notice;
 pub use running::Running;
 pub use sink::{DatasetSink, TraceSink};
 use stats::Counters;
@@ -56,6 +58,7 @@ pub use stats::{CollectStats, Intake, IntakeStats};
 pub use writer::Written;
 
 use crate::error::{Error, Result};
+use crate::observe::Observer;
 use wal::{Kind, Wal};
 
 /// The default bound on the memory of held spans (their packed size, `packed.rs`).
@@ -90,6 +93,7 @@ pub struct Collector {
     roll_spans: usize,
     roll_interval: Duration,
     auth_token: Option<String>,
+    notices: Option<Observer<Notice>>,
 }
 
 impl Collector {
@@ -108,6 +112,7 @@ impl Collector {
             roll_spans: DEFAULT_ROLL_SPANS,
             roll_interval: Duration::from_secs(2),
             auth_token: None,
+            notices: None,
         }
     }
 
@@ -187,6 +192,21 @@ impl Collector {
     /// Exports must carry `Authorization: Bearer TOKEN` (gRPC metadata or HTTP header).
     pub fn with_auth_token(mut self, token: Option<String>) -> Self {
         self.auth_token = token.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Tells `observer` what happens while serving besides the results: spans replayed from the
+    /// log, a sink or the log failing (and retried), receivers that fail or do not stop (see
+    /// [`Notice`]). Without an observer these go unreported.
+    ///
+    /// ```
+    /// use tracecheck::collect::{Collector, Notice};
+    /// use tracecheck::observe::Observer;
+    /// let c = Collector::new("out").with_notices(Observer::new(|n: &Notice| eprintln!("collector: {n}")));
+    /// # drop(c);
+    /// ```
+    pub fn with_notices(mut self, observer: Observer<Notice>) -> Self {
+        self.notices = Some(observer);
         self
     }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
+use super::notice::Notice;
 use super::sink::{DatasetSink, TraceSink};
 use super::stats::{CollectStats, Intake, IntakeStats};
 use super::wal::{self, LogCounts, Wal};
@@ -82,6 +83,11 @@ impl Running {
             http,
             shared,
         } = self;
+        let notify = |n: Notice| {
+            if let Some(o) = &config.notices {
+                o.notify(&n);
+            }
+        };
         // The log first: what an earlier run acknowledged goes back into the buffer before
         // anything new is received.
         let mut replayed = 0;
@@ -89,13 +95,12 @@ impl Running {
             let (log, r) = Wal::open(dataset)?;
             replayed = r.spans();
             if replayed > 0 || r.torn_bytes > 0 {
-                eprintln!(
-                    "tracecheck: replayed {replayed} acknowledged spans from the log of {} \
-                     ({} already stored were skipped, {} bytes of an unacknowledged write dropped)",
-                    dataset.display(),
-                    r.already_stored,
-                    r.torn_bytes
-                );
+                notify(Notice::Replayed {
+                    dataset: dataset.to_path_buf(),
+                    spans: replayed,
+                    already_stored: r.already_stored,
+                    torn_bytes: r.torn_bytes,
+                });
             }
             let mut buffer = shared.buffer.lock().expect("buffer lock");
             for (seg, spans) in r.segments {
@@ -141,10 +146,10 @@ impl Running {
                 }
                 // The sink keeps what it could not finish and tries again; meanwhile the spans
                 // count as held, so intake slows down instead of memory growing.
-                Err(e) => eprintln!("tracecheck: {e} (will retry)"),
+                Err(e) => notify(Notice::SinkFailed(e)),
             }
             if let Some(e) = shared.stats.last_log_error.lock().expect("log error").take() {
-                eprintln!("tracecheck: {e} (exports are refused as retryable until it can be written)");
+                notify(Notice::LogFailed(e));
             }
         }
         // Stop intake: the listeners close, requests already inside a handler finish (their spans
@@ -154,9 +159,9 @@ impl Running {
         for s in servers {
             match tokio::time::timeout(SHUTDOWN_GRACE, s).await {
                 Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(e))) => eprintln!("tracecheck: {e}"),
-                Ok(Err(e)) => eprintln!("tracecheck: receiver task failed: {e}"),
-                Err(_) => eprintln!("tracecheck: a receiver did not stop within {SHUTDOWN_GRACE:?}"),
+                Ok(Ok(Err(e))) => notify(Notice::ReceiverFailed(e)),
+                Ok(Err(e)) => notify(Notice::ReceiverTask(e.to_string())),
+                Err(_) => notify(Notice::ReceiverSlow(SHUTDOWN_GRACE)),
             }
         }
         // Closing under the lock: a request either got in before (and reaches the sink below) or

@@ -1,4 +1,4 @@
-//! `--engine`: where queries run. `local` is DataFusion in this process; the Ballista engines send
+//! The engine: where queries run. `local` is DataFusion in this process; the Ballista engines send
 //! the same plans to a Ballista scheduler (a running cluster, or one started inside the process).
 
 use std::fmt;
@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 
 /// The engine that runs a session's queries.
 ///
@@ -40,10 +40,9 @@ impl FromStr for Engine {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Engine> {
-        let usage = |why: String| {
-            Error::Usage(format!(
-                "--engine {s:?}: {why}; expected `local`, `ballista://HOST:PORT` or `ballista-standalone`"
-            ))
+        let usage = |why: String| Error::Setting {
+            setting: Setting::Engine,
+            message: format!("{s:?}: {why}; expected `local`, `ballista://HOST:PORT` or `ballista-standalone`"),
         };
         match s {
             "local" => Ok(Engine::Local),
@@ -145,10 +144,13 @@ impl Engine {
 
     #[cfg(not(feature = "ballista"))]
     async fn distributed(&self) -> Result<SessionContext> {
-        Err(Error::Usage(format!(
-            "--engine {self}: this tracecheck was built without Ballista; rebuild it with \
-             `cargo install --path . --features ballista`"
-        )))
+        Err(Error::Setting {
+            setting: Setting::Engine,
+            message: format!(
+                "{self}: this tracecheck was built without Ballista; rebuild it with \
+                 `cargo install --path . --features ballista`"
+            ),
+        })
     }
 }
 

@@ -1,8 +1,9 @@
 //! The query engine: DataFusion sessions with the four trace tables registered.
 //!
-//! `--data` takes dataset folders (read in place as Parquet listing tables) or raw trace files and
-//! folders of them (decoded and assembled in memory, then registered as memory tables): the same SQL
-//! answers the same way on both.
+//! The data of a session is dataset folders (read in place as Parquet listing tables) or raw trace
+//! files and folders of them (decoded by the pipeline's decode step, `pipeline::decode_paths`,
+//! assembled in memory, then registered as memory tables): the same SQL answers the same way on
+//! both.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::sql::sqlparser::ast::{Query, Statement};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 use crate::ingest::{RawTables, Span, SpanSink};
 use crate::pipeline::{decode_paths, DecodeOptions};
 use crate::schema::{table_schema, TABLES};
@@ -108,12 +109,14 @@ pub async fn open(paths: &[PathBuf]) -> Result<SessionContext> {
 pub async fn open_on(engine: &Engine, paths: &[PathBuf]) -> Result<SessionContext> {
     if engine.is_distributed() {
         if let Some(raw) = paths.iter().find(|p| !is_dataset(p)) {
-            return Err(Error::Usage(format!(
-                "--engine {engine} reads datasets only, and {} is not one: its executors cannot see \
-                 files decoded in this process; run `tracecheck ingest {} -o DATASET` first",
-                raw.display(),
-                raw.display()
-            )));
+            return Err(Error::Setting {
+                setting: Setting::Engine,
+                message: format!(
+                    "{engine} reads datasets only, and {} is not one: its executors cannot see files \
+                     decoded in this process; ingest it into a dataset first (`pipeline::ingest_paths`)",
+                    raw.display()
+                ),
+            });
         }
     }
     let ctx = engine.session().await?;
@@ -124,7 +127,10 @@ pub async fn open_on(engine: &Engine, paths: &[PathBuf]) -> Result<SessionContex
 /// Registers the four tables of `paths` in `ctx`.
 pub async fn register(ctx: &SessionContext, paths: &[PathBuf]) -> Result<()> {
     if paths.is_empty() {
-        return Err(Error::Usage("no data given: pass --data DATASET or trace files".into()));
+        return Err(Error::Setting {
+            setting: Setting::Data,
+            message: "is empty: give datasets or trace files".into(),
+        });
     }
     let datasets: Vec<&PathBuf> = paths.iter().filter(|p| is_dataset(p)).collect();
     if datasets.len() == paths.len() {
@@ -134,10 +140,13 @@ pub async fn register(ctx: &SessionContext, paths: &[PathBuf]) -> Result<()> {
         return register_datasets(ctx, &datasets).await;
     }
     if !datasets.is_empty() {
-        return Err(Error::Usage(format!(
-            "--data mixes datasets ({}) with raw trace files; ingest the files into a dataset first",
-            datasets[0].display()
-        )));
+        return Err(Error::Setting {
+            setting: Setting::Data,
+            message: format!(
+                "mixes datasets ({}) with raw trace files; ingest the files into a dataset first",
+                datasets[0].display()
+            ),
+        });
     }
     let raw = decode_paths(paths, &DecodeOptions::default())?;
     register_raw(ctx, raw.tables)

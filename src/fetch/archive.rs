@@ -4,7 +4,8 @@
 
 use crate::error::Result;
 use crate::ingest::RawTables;
-use crate::store::{assemble, Dataset};
+use crate::pipeline::write_raw;
+use crate::store::Dataset;
 
 /// Rejected records whose messages are kept for the summary.
 const KEEP_REJECTED: usize = 10;
@@ -68,12 +69,11 @@ impl Archive {
         if raw.span_count() == 0 {
             return Ok(());
         }
-        let (parts, _) = assemble(raw, usize::MAX)?;
-        for part in &parts {
-            self.bytes += self.dataset.write_part(part)?;
-            self.parts += 1;
-            self.spans += part.spans.num_rows() as u64;
-        }
+        // One part: whole traces, however many spans.
+        let written = write_raw(&mut self.dataset, raw, usize::MAX)?;
+        self.bytes += written.bytes;
+        self.parts += written.parts as u64;
+        self.spans += written.assembled.spans as u64;
         Ok(())
     }
 }

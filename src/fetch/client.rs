@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 
 /// Bytes of an error response's body quoted in the error message.
 const BODY_QUOTE_BYTES: usize = 200;
@@ -66,10 +66,18 @@ pub(crate) struct HttpError {
     pub url: String,
     pub status: Option<StatusCode>,
     pub message: String,
+    /// The server's certificate was not trusted.
+    pub untrusted: bool,
 }
 
 impl From<HttpError> for Error {
     fn from(e: HttpError) -> Error {
+        if e.untrusted {
+            return Error::Untrusted {
+                url: e.url,
+                message: e.message,
+            };
+        }
         // The URL takes the place of a path: the error reads "URL: what went wrong".
         Error::io(e.url, std::io::Error::other(e.message))
     }
@@ -87,6 +95,7 @@ enum Attempt {
     Permanent {
         message: String,
         status: Option<StatusCode>,
+        untrusted: bool,
     },
 }
 
@@ -129,11 +138,16 @@ impl Client {
         loop {
             let (message, status, retry_after) = match self.attempt(url).await {
                 Attempt::Done(body) => return Ok(body),
-                Attempt::Permanent { message, status } => {
+                Attempt::Permanent {
+                    message,
+                    status,
+                    untrusted,
+                } => {
                     return Err(HttpError {
                         url: url.to_string(),
                         status,
                         message,
+                        untrusted,
                     })
                 }
                 Attempt::Transient {
@@ -148,6 +162,7 @@ impl Client {
                     url: url.to_string(),
                     status,
                     message: format!("{message} (gave up after {attempts} attempts)"),
+                    untrusted: false,
                 });
             }
             let wait = match retry_after {
@@ -169,11 +184,11 @@ impl Client {
             Ok(r) => r,
             // A certificate that is not trusted will not be trusted on the next attempt either.
             Err(e) if tls_error(&e) => {
-                let message = format!(
-                    "{} (is the server's certificate signed by a private CA? pass that CA with --ca-cert FILE)",
-                    chain(&e.without_url())
-                );
-                return Attempt::Permanent { message, status: None };
+                return Attempt::Permanent {
+                    message: chain(&e.without_url()),
+                    status: None,
+                    untrusted: true,
+                };
             }
             // The URL leads the final message already.
             Err(e) => return transient(chain(&e.without_url()), None, None),
@@ -201,6 +216,7 @@ impl Client {
             Attempt::Permanent {
                 message,
                 status: Some(status),
+                untrusted: false,
             }
         }
     }
@@ -232,20 +248,21 @@ fn quote_body(body: &[u8]) -> String {
     }
 }
 
-/// The certificates of a PEM file (`--ca-cert`): one or more `BEGIN CERTIFICATE` blocks.
+/// The certificates of a PEM file ([`Setting::CaCert`]): one or more `BEGIN CERTIFICATE` blocks.
 fn read_ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>> {
     let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        Error::Usage(format!(
-            "--ca-cert {}: not a PEM certificate file ({e})",
-            path.display()
-        ))
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Setting {
+        setting: Setting::CaCert,
+        message: format!("{}: not a PEM certificate file ({e})", path.display()),
     })?;
     if certs.is_empty() {
-        return Err(Error::Usage(format!(
-            "--ca-cert {}: no \"-----BEGIN CERTIFICATE-----\" block in it; expected the CA's certificate in PEM",
-            path.display()
-        )));
+        return Err(Error::Setting {
+            setting: Setting::CaCert,
+            message: format!(
+                "{}: no \"-----BEGIN CERTIFICATE-----\" block in it; expected the CA's certificate in PEM",
+                path.display()
+            ),
+        });
     }
     Ok(certs)
 }

@@ -45,6 +45,7 @@ pub use client::RetryPolicy;
 pub use pager::Paging;
 
 use crate::error::Error;
+use crate::observe::Observer;
 use resume::Sighting;
 
 /// Which API the server speaks.
@@ -104,8 +105,28 @@ pub struct Fetch {
     concurrency: usize,
     flush_spans: usize,
     keep_going: bool,
-    progress: bool,
+    progress: Option<Observer<FetchProgress>>,
     output: PathBuf,
+}
+
+/// How far a fetch has come: told to the observer of [`Fetch::with_progress`] before the first
+/// search and after each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchProgress {
+    /// How much of the window the searches have covered, of `total` (in the API's time units).
+    pub covered: u64,
+    /// The window's length in the API's time units.
+    pub total: u64,
+    /// New traces fetched so far.
+    pub traces_fetched: u64,
+    /// Spans fetched so far (written, or waiting to be written with the next part).
+    pub spans: u64,
+    /// Traces found that the dataset already held.
+    pub traces_skipped: u64,
+    /// Search requests (pages) so far.
+    pub pages: u64,
+    /// Requests retried so far.
+    pub retries: u64,
 }
 
 /// What a fetch did.
@@ -204,7 +225,7 @@ impl Fetch {
             concurrency: 4,
             flush_spans: 5_000,
             keep_going: false,
-            progress: false,
+            progress: None,
             output: output.into(),
         }
     }
@@ -299,9 +320,18 @@ impl Fetch {
         self
     }
 
-    /// Show a progress bar on stderr (drawn only when stderr is a terminal).
-    pub fn with_progress(mut self, progress: bool) -> Self {
-        self.progress = progress;
+    /// Tells `observer` how far the fetch has come, before the first search and after each (no
+    /// progress is reported unless asked for).
+    ///
+    /// ```
+    /// use tracecheck::fetch::{Backend, Fetch, FetchProgress};
+    /// use tracecheck::observe::Observer;
+    /// let f = Fetch::new(Backend::Jaeger, "http://localhost:16686", "bank", "out")
+    ///     .with_progress(Observer::new(|p: &FetchProgress| eprintln!("{} of {}", p.covered, p.total)));
+    /// # drop(f);
+    /// ```
+    pub fn with_progress(mut self, observer: Observer<FetchProgress>) -> Self {
+        self.progress = Some(observer);
         self
     }
 }

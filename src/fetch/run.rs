@@ -6,15 +6,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Url;
 
 use super::archive::Archive;
 use super::client::Client;
 use super::pager::{Pager, Window};
 use super::resume::KnownTraces;
-use super::{jaeger, tempo, Backend, Fetch, FetchStats};
-use crate::error::{Error, Result};
+use super::{jaeger, tempo, Backend, Fetch, FetchProgress, FetchStats};
+use crate::error::{Error, Result, Setting};
 use crate::store::Dataset;
 
 /// Consecutive pages without a trace this run had not seen before, after which the backend is taken
@@ -40,7 +39,10 @@ impl Fetch {
         let started = Instant::now();
         let api = self.api()?;
         if self.page_limit == 0 {
-            return Err(Error::Usage("--page-limit must be at least 1".into()));
+            return Err(Error::Setting {
+                setting: Setting::PageLimit,
+                message: "must be at least 1".into(),
+            });
         }
         if self.start_ns >= self.end_ns {
             return Err(Error::Usage(
@@ -67,16 +69,15 @@ impl Fetch {
             end: self.end_ns.div_euclid(unit) + i64::from(self.end_ns.rem_euclid(unit) != 0),
         };
         let mut pager = Pager::new(window, self.page_limit, self.paging());
-        let bar = self.progress_bar(pager.total());
+        self.report_progress(&pager, &archive, &stats, &client);
         let outcome = {
-            let work = self.pages(&api, &client, &mut pager, &mut known, &mut archive, &mut stats, &bar);
+            let work = self.pages(&api, &client, &mut pager, &mut known, &mut archive, &mut stats);
             tokio::pin!(stop);
             tokio::select! {
                 r = work => Some(r),
                 () = &mut stop => None,
             }
         };
-        bar.finish_and_clear();
         // Whatever happened, pending whole traces are written: the next run skips them.
         let flushed = archive.flush();
         stats.interrupted = outcome.is_none();
@@ -98,8 +99,14 @@ impl Fetch {
     }
 
     fn api(&self) -> Result<Api> {
-        let mut base = Url::parse(&self.url)
-            .map_err(|e| Error::Usage(format!("--{} {:?} is not a URL: {e}", self.flag(), self.url)))?;
+        let setting = match self.backend {
+            Backend::Jaeger => Setting::JaegerUrl,
+            Backend::Tempo => Setting::TempoUrl,
+        };
+        let mut base = Url::parse(&self.url).map_err(|e| Error::Setting {
+            setting,
+            message: format!("{:?} is not a URL: {e}", self.url),
+        })?;
         match base.scheme() {
             "http" | "https" => {}
             other => {
@@ -128,24 +135,19 @@ impl Fetch {
         })
     }
 
-    fn flag(&self) -> &'static str {
-        match self.backend {
-            Backend::Jaeger => "jaeger",
-            Backend::Tempo => "tempo",
+    /// Tells the progress observer, if any, how far the fetch has come.
+    fn report_progress(&self, pager: &Pager, archive: &Archive, stats: &FetchStats, client: &Client) {
+        if let Some(observer) = &self.progress {
+            observer.notify(&FetchProgress {
+                covered: pager.covered(),
+                total: pager.total(),
+                traces_fetched: stats.traces_fetched,
+                spans: archive.spans + archive.pending_spans() as u64,
+                traces_skipped: stats.traces_skipped,
+                pages: stats.pages,
+                retries: client.retries(),
+            });
         }
-    }
-
-    fn progress_bar(&self, total: u64) -> ProgressBar {
-        if !self.progress {
-            return ProgressBar::hidden();
-        }
-        let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} fetching [{bar:30}] {percent:>3}% of the window, {msg}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        bar
     }
 
     /// Searches window after window until the pager has none left.
@@ -158,7 +160,6 @@ impl Fetch {
         known: &mut KnownTraces,
         archive: &mut Archive,
         stats: &mut FetchStats,
-        bar: &ProgressBar,
     ) -> Result<()> {
         let mut barren = 0;
         while let Some(w) = pager.next() {
@@ -183,15 +184,7 @@ impl Fetch {
             }
             pager.record(w, page.traces, &page.keys);
             archive.flush_if_due()?;
-            bar.set_position(pager.covered());
-            bar.set_message(format!(
-                "{} traces, {} spans, {} already present, {} pages, {} retries",
-                stats.traces_fetched,
-                archive.spans + archive.pending_spans() as u64,
-                stats.traces_skipped,
-                stats.pages,
-                client.retries()
-            ));
+            self.report_progress(pager, archive, stats, client);
         }
         Ok(())
     }

@@ -172,7 +172,7 @@ impl Metrics {
         metric(
             "tracecheck_windows_closed_early_total",
             "counter",
-            "Windows evaluated before the watermark passed them because --max-window-spans was reached.",
+            "Windows evaluated before the watermark passed them because the spans held for open windows reached their limit.",
             load(&self.windows_early),
         );
         metric(

@@ -24,7 +24,7 @@ mod metrics;
 mod windows;
 
 pub use checker::CheckSink;
-pub use emit::{Emitter, Event};
+pub use emit::{Emitter, Event, WebhookNotice};
 pub use metrics::Metrics;
 pub use windows::Windows;
 
