@@ -1,6 +1,7 @@
 //! Rendering a check [`Report`]: text for people, JSON for programs, JUnit XML for CI systems, and an
 //! HTML page drawing the violating traces as waterfalls ([`html`]); one trace as a waterfall in the
-//! terminal ([`terminal`], `tracecheck show`), from the spans [`trace`] loads.
+//! terminal ([`terminal`], `tracecheck show`). The traces drawn are loaded below, by
+//! [`crate::check::traces`], and handed in: nothing here queries data.
 //!
 //! ```
 //! use tracecheck::check::Report;
