@@ -1,43 +1,62 @@
-//! Escaping text for markup: HTML, shared by the page ([`super::html`]), its charts and its
-//! waterfalls, and XML for the JUnit report. In a module of its own so that the page's parts import
-//! it from below instead of from each other.
+//! Escaping text for the report's targets, one rule per target over one loop ([`replace_chars`]):
+//! HTML, shared by the page ([`super::html`]), its charts and its waterfalls; XML for the JUnit
+//! report; JSON inside the page's `<script>` block. In a module of its own so that the page's parts
+//! import it from below instead of from each other.
 //!
-//! Both targets escape the same five characters; they differ in the apostrophe's entity (`&#39;`
+//! HTML and XML escape the same four characters and differ in the apostrophe's entity (`&#39;`
 //! works in every HTML version, `&apos;` is XML's) and in which control characters cannot stand in
 //! the text and become U+FFFD (NUL in HTML; in XML 1.0 every one but tab, newline and return).
 
-/// The rules of one target, applied by [`Markup::escape`].
-struct Markup {
-    apostrophe: &'static str,
-    /// Characters the target cannot hold, written as U+FFFD.
-    unrepresentable: fn(char) -> bool,
+/// `s` with every character that `rule` maps replaced by what it maps it to.
+pub(super) fn replace_chars(s: &str, rule: fn(char) -> Option<&'static str>) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match rule(c) {
+            Some(replacement) => out.push_str(replacement),
+            None => out.push(c),
+        }
+    }
+    out
 }
 
-const HTML: Markup = Markup {
-    apostrophe: "&#39;",
-    unrepresentable: |c| c == '\0',
-};
+/// What HTML and XML both escape.
+fn markup(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        _ => None,
+    }
+}
 
-const XML: Markup = Markup {
-    apostrophe: "&apos;",
-    unrepresentable: |c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'),
-};
+fn html_rule(c: char) -> Option<&'static str> {
+    match c {
+        '\'' => Some("&#39;"),
+        '\0' => Some("\u{FFFD}"),
+        c => markup(c),
+    }
+}
 
-impl Markup {
-    fn escape(&self, s: &str) -> String {
-        let mut out = String::with_capacity(s.len());
-        for c in s.chars() {
-            match c {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str(self.apostrophe),
-                c if (self.unrepresentable)(c) => out.push('\u{FFFD}'),
-                c => out.push(c),
-            }
-        }
-        out
+fn xml_rule(c: char) -> Option<&'static str> {
+    match c {
+        '\'' => Some("&apos;"),
+        '\t' | '\n' | '\r' => None,
+        c if (c as u32) < 0x20 => Some("\u{FFFD}"),
+        c => markup(c),
+    }
+}
+
+/// JSON text in a `<script>` block (see [`super::html::script_json`]); U+2028 and U+2029 end a
+/// line in older JavaScript.
+pub(super) fn script_rule(c: char) -> Option<&'static str> {
+    match c {
+        '<' => Some("\\u003c"),
+        '>' => Some("\\u003e"),
+        '&' => Some("\\u0026"),
+        '\u{2028}' => Some("\\u2028"),
+        '\u{2029}' => Some("\\u2029"),
+        _ => None,
     }
 }
 
@@ -48,12 +67,12 @@ impl Markup {
 /// assert_eq!(escape("<b a=\"x\">&'</b>"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;&lt;/b&gt;");
 /// ```
 pub fn escape(s: &str) -> String {
-    HTML.escape(s)
+    replace_chars(s, html_rule)
 }
 
 /// Escapes text for XML attributes and content; characters XML 1.0 cannot hold become U+FFFD.
 pub(super) fn xml(s: &str) -> String {
-    XML.escape(s)
+    replace_chars(s, xml_rule)
 }
 
 #[cfg(test)]

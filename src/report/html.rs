@@ -29,6 +29,7 @@ use serde_json::{json, Map, Value};
 
 use super::chart::rule_chart;
 pub use super::escape::escape;
+use super::escape::{replace_chars, script_rule};
 use super::measurement_label;
 use super::trace::TraceTree;
 use crate::check::{CheckReport, ModelReport, Report, Violation};
@@ -50,19 +51,7 @@ const SUMMARY_GROUPS: usize = 3;
 /// assert_eq!(serde_json::from_str::<serde_json::Value>(&s).unwrap(), v);
 /// ```
 pub fn script_json(value: &Value) -> String {
-    let text = value.to_string();
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
+    replace_chars(&value.to_string(), script_rule)
 }
 
 /// The traces drawn for a failing model: at most `max` distinct traces, taken from its clauses in
