@@ -16,6 +16,7 @@
 mod aggregate;
 mod names;
 mod rows;
+pub mod traces;
 
 use datafusion::prelude::SessionContext;
 use serde::Serialize;

@@ -153,7 +153,9 @@ pub async fn run(a: Args) -> Result<u8> {
     }
     write_report(&report, &a, a.output.as_deref())?;
     if let Some(path) = &a.report {
-        let page = report::html::render(&report, &ctx, a.report_traces).await?;
+        let ids = report::html::traces_to_load(&report, a.report_traces);
+        let traces = tracecheck::check::traces::load(&ctx, &ids).await?;
+        let page = report::html::page(&report, &traces, a.report_traces);
         // A browser reloading the page never sees half of it.
         super::atomic::write_bytes(path, page.as_bytes())?;
     }

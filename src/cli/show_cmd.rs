@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use tracecheck::report::{terminal, trace};
+use tracecheck::check::traces;
+use tracecheck::report::terminal;
 use tracecheck::{engine, Error, Result};
 
 #[derive(clap::Args, Debug)]
@@ -24,14 +25,14 @@ pub struct Args {
 
 pub async fn run(a: Args) -> Result<u8> {
     // Validated before any data is read: a typo fails at once and nothing unchecked reaches SQL.
-    let id = trace::normalize_trace_id(&a.trace_id)?;
+    let id = traces::normalize_trace_id(&a.trace_id)?;
     let marked = a
         .mark
         .iter()
-        .map(|m| trace::normalize_span_id(m))
+        .map(|m| traces::normalize_span_id(m))
         .collect::<Result<Vec<_>>>()?;
     let ctx = engine::open(&a.data).await?;
-    let tree = trace::load_trace(&ctx, &id).await?.ok_or_else(|| {
+    let tree = traces::load_one(&ctx, &id).await?.ok_or_else(|| {
         let data: Vec<String> = a.data.iter().map(|p| p.display().to_string()).collect();
         Error::Usage(format!("trace {id} is not in the data ({})", data.join(", ")))
     })?;

@@ -25,8 +25,8 @@ pub(crate) mod rejects;
 mod semconv;
 mod shape;
 mod span;
-#[cfg(test)]
-mod test_sink;
+#[cfg(any(test, feature = "testing"))]
+pub(crate) mod test_sink;
 mod zipkin;
 
 use std::fs::File;

@@ -1,13 +1,15 @@
-//! A sink for decoder unit tests: collects spans, and with `keep_going` records rejects as text.
+//! The one collecting sink of tests: decoder unit tests read what it holds, and `testing` converts
+//! SDK spans through it (keeping going, so one bad span does not lose the others).
 
 use super::{Span, SpanSink};
 use crate::error::{Error, Result};
 
 /// Collects spans; with `keep_going` it records rejects instead of failing.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct CollectSink {
     pub(crate) spans: Vec<Span>,
-    pub(crate) rejects: Vec<String>,
+    /// What each rejected record's error was, in order (only with `keep_going`).
+    pub(crate) rejects: Vec<Error>,
     pub(crate) keep_going: bool,
 }
 
@@ -20,7 +22,25 @@ impl SpanSink for CollectSink {
         if !self.keep_going {
             return Err(err);
         }
-        self.rejects.push(err.to_string());
+        self.rejects.push(err);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_fail_unless_keeping_going() {
+        let bad = || Error::Bug("bad record".into());
+        assert!(CollectSink::default().reject(bad()).is_err());
+        let mut sink = CollectSink {
+            keep_going: true,
+            ..CollectSink::default()
+        };
+        sink.reject(bad()).unwrap();
+        sink.push(Span::default()).unwrap();
+        assert_eq!((sink.spans.len(), sink.rejects.len()), (1, 1));
     }
 }

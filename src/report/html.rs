@@ -14,7 +14,9 @@
 //! let ctx = tracecheck::engine::open(&["datasets/bank".into()]).await?;
 //! let model = Model::new("Commits never fail").not_expect(span().name("commit").status("error"));
 //! let report = tracecheck::check::check(&model, &ctx).await?;
-//! let page = tracecheck::report::html::render(&report, &ctx, 2).await?;
+//! let ids = tracecheck::report::html::traces_to_load(&report, 2);
+//! let traces = tracecheck::check::traces::load(&ctx, &ids).await?;
+//! let page = tracecheck::report::html::page(&report, &traces, 2);
 //! assert_eq!(page.matches("class=\"trace\"").count(), 2);
 //! # Ok(()) }
 //! # tokio::runtime::Runtime::new().unwrap().block_on(f()).unwrap();
@@ -23,15 +25,14 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use datafusion::prelude::SessionContext;
 use serde_json::{json, Map, Value};
 
 use super::chart::rule_chart;
 pub use super::escape::escape;
+use super::escape::{replace_chars, script_rule};
 use super::measurement_label;
-use super::trace::{load_traces, TraceTree};
+use super::trace::TraceTree;
 use crate::check::{CheckReport, ModelReport, Report, Violation};
-use crate::error::Result;
 use crate::text::plural;
 
 const STYLE: &str = include_str!("report.css");
@@ -50,19 +51,7 @@ const SUMMARY_GROUPS: usize = 3;
 /// assert_eq!(serde_json::from_str::<serde_json::Value>(&s).unwrap(), v);
 /// ```
 pub fn script_json(value: &Value) -> String {
-    let text = value.to_string();
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
+    replace_chars(&value.to_string(), script_rule)
 }
 
 /// The traces drawn for a failing model: at most `max` distinct traces, taken from its clauses in
@@ -97,7 +86,8 @@ pub fn selected_traces(model: &ModelReport, max: usize) -> Vec<&str> {
     out
 }
 
-/// Every trace the page draws, each once: [`selected_traces`] of every failing model.
+/// Every trace the page draws, each once: [`selected_traces`] of every failing model. The caller
+/// loads them ([`crate::check::traces::load`]) and hands them to [`page`].
 ///
 /// ```
 /// assert!(tracecheck::report::html::traces_to_load(&tracecheck::check::Report::default(), 10).is_empty());
@@ -112,21 +102,6 @@ pub fn traces_to_load(report: &Report, max: usize) -> Vec<String> {
         }
     }
     out
-}
-
-/// Loads the traces the page draws from `ctx` and renders the page (see [`page`]).
-///
-/// ```
-/// # async fn f() -> tracecheck::Result<()> {
-/// let ctx = tracecheck::engine::open(&["datasets/bank".into()]).await?;
-/// let page = tracecheck::report::html::render(&tracecheck::check::Report::default(), &ctx, 10).await?;
-/// assert!(page.contains("0 rules") && !page.contains("class=\"wf\""));
-/// # Ok(()) }
-/// # tokio::runtime::Runtime::new().unwrap().block_on(f()).unwrap();
-/// ```
-pub async fn render(report: &Report, ctx: &SessionContext, max_traces: usize) -> Result<String> {
-    let traces = load_traces(ctx, &traces_to_load(report, max_traces)).await?;
-    Ok(page(report, &traces, max_traces))
 }
 
 /// The page for `report`, drawing up to `max_traces` traces per failing model from `traces` (a

@@ -1,6 +1,7 @@
 //! Rendering a check [`Report`]: text for people, JSON for programs, JUnit XML for CI systems, and an
 //! HTML page drawing the violating traces as waterfalls ([`html`]); one trace as a waterfall in the
-//! terminal ([`terminal`], `tracecheck show`), from the spans [`trace`] loads.
+//! terminal ([`terminal`], `tracecheck show`). The traces drawn are loaded below, by
+//! [`crate::check::traces`], and handed in: nothing here queries data.
 //!
 //! ```
 //! use tracecheck::check::Report;
@@ -20,6 +21,7 @@ mod waterfall;
 
 use std::fmt::Write;
 
+use escape::xml;
 pub use json_out::write_json;
 
 use crate::check::{display_value, CheckReport, Measurement, ModelReport, Report, RuleReport, Violation};
@@ -287,35 +289,4 @@ pub fn junit(report: &Report) -> String {
     }
     out.push_str("</testsuites>\n");
     out
-}
-
-/// Escapes text for XML attributes and content; characters XML 1.0 cannot hold become U+FFFD.
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn xml_escapes_markup_and_control_characters() {
-        assert_eq!(
-            xml("<a href=\"x\">&'\u{1}"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;\u{FFFD}"
-        );
-    }
 }

@@ -9,8 +9,9 @@ use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_sc
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
-use crate::error::{Error, Result};
-use crate::ingest::{convert_resource_spans, Span, SpanSink};
+use crate::error::Error;
+use crate::ingest::test_sink::CollectSink;
+use crate::ingest::{convert_resource_spans, Span};
 
 /// The resource of one tracer provider, in OTLP form (converted once, when the provider is built).
 #[derive(Debug, Default)]
@@ -29,28 +30,13 @@ pub(crate) struct Converted {
     pub(crate) rejected: Vec<String>,
 }
 
-impl SpanSink for Converted {
-    fn push(&mut self, span: Span) -> Result<()> {
-        self.spans.push(span);
-        Ok(())
-    }
-
-    /// Keeps going: one bad span must not lose the others; the capture reports the rejects.
-    fn reject(&mut self, err: Error) -> Result<()> {
-        // The position in the batch means nothing to the test; the reason does.
-        self.rejected.push(match err {
-            Error::Decode { message, .. } => message,
-            other => other.to_string(),
-        });
-        Ok(())
-    }
-}
-
 /// Converts one export batch, grouped by scope exactly as the OTLP exporter groups it.
 pub(crate) fn convert(batch: Vec<SpanData>, resource: &OtlpResource) -> Converted {
-    let mut out = Converted {
+    // Keeps going: one bad span must not lose the others; the capture reports the rejects.
+    let mut out = CollectSink {
         spans: Vec::with_capacity(batch.len()),
-        rejected: Vec::new(),
+        keep_going: true,
+        ..CollectSink::default()
     };
     for (i, rs) in group_spans_by_resource_and_scope(batch, &resource.0)
         .into_iter()
@@ -59,7 +45,18 @@ pub(crate) fn convert(batch: Vec<SpanData>, resource: &OtlpResource) -> Converte
         // The sink never returns an error, so neither does the conversion.
         let _ = convert_resource_spans("<capture>", &format!("resource_spans[{i}]"), rs, &mut out);
     }
-    out
+    Converted {
+        spans: out.spans,
+        // The position in the batch means nothing to the test; the reason does.
+        rejected: out
+            .rejects
+            .into_iter()
+            .map(|err| match err {
+                Error::Decode { message, .. } => message,
+                other => other.to_string(),
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

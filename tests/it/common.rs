@@ -8,6 +8,10 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
+use tracecheck::ingest::{RawTables, Span, SpanSink};
+use tracecheck::model::builder::{less_than, span};
+use tracecheck::model::Model;
+use tracecheck::store::Part;
 
 /// The real-trace fixtures copied from other projects (`tests/fixtures/real`, see its README), or
 /// `$TRACECHECK_FIXTURES`.
@@ -50,6 +54,20 @@ pub fn span_count(cwd: &Path, data: &str) -> i64 {
     );
     let n = csv.strip_prefix("n\n").and_then(|rest| rest.trim_end().parse().ok());
     n.unwrap_or_else(|| panic!("not a count: {csv:?}"))
+}
+
+/// `(trace_id, spans)` per trace that `tracecheck sql` finds in `data` (a dataset or trace files),
+/// run from `cwd`, sorted by trace id.
+pub fn spans_per_trace(cwd: &Path, data: &Path) -> Vec<(String, usize)> {
+    let sql = "SELECT trace_id, count(*) AS n FROM spans GROUP BY trace_id ORDER BY trace_id";
+    let csv = tracecheck_ok(&["sql", "--data", data.to_str().unwrap(), "--format", "csv", sql], cwd);
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            let (id, n) = l.split_once(',').unwrap();
+            (id.to_string(), n.parse().unwrap())
+        })
+        .collect()
 }
 
 /// Stdout of a successful run; panics with stderr otherwise.
@@ -154,4 +172,26 @@ pub fn poll_until<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> R
         }
         std::thread::sleep(POLL_EVERY);
     }
+}
+
+/// The seed's model ("accounts cannot withdraw more than their balance") built in Rust, titled
+/// `title`: when the fetched balance is less than the amount withdrawn, expect a rollback and no
+/// commit. Callers that want the seed's fourth clause (a 500 reply) add it.
+pub fn seed_model(title: &str) -> Model {
+    Model::new(title)
+        .when(less_than(
+            span().name("fetch-balance").tag("amount"),
+            span().name("withdrawal").tag("amount"),
+        ))
+        .expect(span().name("rollback"))
+        .not_expect(span().name("commit"))
+}
+
+/// `spans` assembled into parts in memory, as one ingest would write them.
+pub fn parts_of(spans: impl IntoIterator<Item = Span>) -> Vec<Part> {
+    let mut raw = RawTables::new(false);
+    for s in spans {
+        raw.push(s).unwrap();
+    }
+    tracecheck::store::assemble(raw, usize::MAX).unwrap().0
 }

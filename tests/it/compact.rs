@@ -4,21 +4,16 @@
 use std::path::Path;
 
 use tracecheck::gen::{generate_bank, BankOptions};
-use tracecheck::ingest::{RawTables, Span, SpanSink};
-use tracecheck::store::{assemble, compact, Dataset, Manifest};
+use tracecheck::ingest::Span;
+use tracecheck::store::{compact, Dataset, Manifest};
 
-use super::common::tracecheck_ok;
+use super::common::{parts_of, tracecheck_ok};
 
 /// Writes `groups` as separate parts of a dataset at `dir`.
 fn write_parts(dir: &Path, groups: Vec<Vec<Span>>) {
     let mut ds = Dataset::create_or_open(dir).unwrap();
     for g in groups {
-        let mut raw = RawTables::new(false);
-        for s in g {
-            raw.push(s).unwrap();
-        }
-        let (parts, _) = assemble(raw, usize::MAX).unwrap();
-        for p in &parts {
+        for p in &parts_of(g) {
             ds.write_part(p).unwrap();
         }
     }

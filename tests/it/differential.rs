@@ -23,6 +23,7 @@ use tracecheck::model::ast::{
 use tracecheck::model::builder::{compare, named, span as inline, SpanBuilder};
 use tracecheck::model::{format_file, File, Item, Model};
 
+use super::common::seed_model;
 use super::reference::{self, RefViolation};
 
 // ---------------------------------------------------------------------------------------------
@@ -835,13 +836,7 @@ fn fixed_cases() -> Vec<(Model, Vec<Span>)> {
         tagged(fixed(2, 3, Some(1), "withdrawal", 3, 4), "amount", &[int(300)]),
         fixed(2, 4, Some(1), "rollback", 5, 6),
     ];
-    let seed = Model::new("m")
-        .when(less_than(
-            inline().name("fetch-balance").tag("amount"),
-            inline().name("withdrawal").tag("amount"),
-        ))
-        .expect(inline().name("rollback"))
-        .not_expect(inline().name("commit"));
+    let seed = seed_model("m");
     // A let's repeated tag: each occurrence picks its own value.
     let repeated_tag = Model::new("m")
         .let_("w", inline().name("a"))

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::common::{fixtures, tracecheck, tracecheck_ok};
+use super::common::{fixtures, spans_per_trace, tracecheck, tracecheck_ok};
 use super::fixtures::{raw_spans, zipkin_json};
 
 const SMARTTHINGS: &str = "zipkin/smartthings-mobile-web-install.json";
@@ -172,7 +172,6 @@ pub(super) fn assert_self_contained(page: &str) {
     }
 }
 
-/// `trace id -> span count` of a dataset or trace file.
 /// Runs `check MODEL --data DATA --report PAGE EXTRA...` from the repository, expects violations
 /// (exit 1), and returns the page.
 pub(super) fn check_with_report(model: &Path, data: &Path, page: &Path, extra: &[&str]) -> String {
@@ -190,25 +189,9 @@ pub(super) fn check_with_report(model: &Path, data: &Path, page: &Path, extra: &
     std::fs::read_to_string(page).unwrap()
 }
 
+/// `trace id -> span count` of a dataset or trace file.
 fn span_counts(data: &Path) -> BTreeMap<String, usize> {
-    let csv = tracecheck_ok(
-        &[
-            "sql",
-            "SELECT trace_id, count(*) AS n FROM spans GROUP BY 1",
-            "--data",
-            data.to_str().unwrap(),
-            "--format",
-            "csv",
-        ],
-        repo(),
-    );
-    csv.lines()
-        .skip(1)
-        .map(|l| {
-            let (id, n) = l.split_once(',').unwrap();
-            (id.to_string(), n.parse().unwrap())
-        })
-        .collect()
+    spans_per_trace(repo(), data).into_iter().collect()
 }
 
 /// The violating traces of each failing model of queries/bank.model on datasets/bank, from the

@@ -7,17 +7,13 @@ use std::path::Path;
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use datafusion::parquet::file::statistics::Statistics;
 use tracecheck::gen::{generate_bank, BankOptions};
-use tracecheck::ingest::{RawTables, Span, SpanSink};
+use tracecheck::ingest::Span;
 
-use super::common::tracecheck;
+use super::common::{parts_of, tracecheck};
 
 /// Writes `spans` as one OTLP protobuf request.
 fn write_otlp(path: &Path, spans: &[Span]) {
-    let mut raw = RawTables::new(false);
-    for s in spans {
-        raw.push(s.clone()).unwrap();
-    }
-    let (parts, _) = tracecheck::store::assemble(raw, usize::MAX).unwrap();
+    let parts = parts_of(spans.iter().cloned());
     let req = tracecheck::export::parts_to_request(&parts).unwrap();
     fs::write(path, tracecheck::export::request_to_proto(&req)).unwrap();
 }

@@ -425,6 +425,7 @@ mod tests {
     use tracecheck::model::builder::*;
 
     use super::{evaluate, RefViolation};
+    use crate::it::common::seed_model;
 
     fn mk(trace: u128, id: u64, parent: Option<u64>, name: &str) -> Span {
         Span {
@@ -458,13 +459,7 @@ mod tests {
 
     #[test]
     fn seed_model_flags_only_the_overdrawn_trace() {
-        let model = Model::new("m")
-            .when(less_than(
-                span().name("fetch-balance").tag("amount"),
-                span().name("withdrawal").tag("amount"),
-            ))
-            .expect(span().name("rollback"))
-            .not_expect(span().name("commit"));
+        let model = seed_model("m");
         let spans = vec![
             // Trace 1 withdraws 300 from a balance of 100 and commits.
             mk(1, 1, None, "withdraw"),

@@ -21,6 +21,8 @@ mod logic;
 
 use logic::{Bank, Store, StoreError};
 
+use super::common;
+
 const SEED_MODEL: &str = "Accounts cannot withdraw more than their balance";
 
 /// The database: balances, and the writes of the open transaction until it commits.
@@ -137,14 +139,7 @@ async fn seed_unit_buggy_bank_commits_the_overdraft_and_the_model_fails() {
 
 /// The seed's model written in Rust.
 fn built_seed_model() -> Model {
-    Model::new(SEED_MODEL)
-        .when(less_than(
-            span().name("fetch-balance").tag("amount"),
-            span().name("withdrawal").tag("amount"),
-        ))
-        .expect(span().name("rollback"))
-        .not_expect(span().name("commit"))
-        .expect(span().name("/:account/withdraw").http_status_code(500))
+    common::seed_model(SEED_MODEL).expect(span().name("/:account/withdraw").http_status_code(500))
 }
 
 #[tokio::test]

@@ -15,9 +15,9 @@ use opentelemetry_proto::tonic::trace::v1 as pb;
 use serde_json::Value as J;
 use tracecheck::check::{check_compiled, compile_file, DataNames};
 
-use super::common::{eventually, poll_until, sigterm, wait_exit};
+use super::common::{eventually, parts_of, poll_until, sigterm, wait_exit};
 use tracecheck::gen::{generate_bank, BankOptions};
-use tracecheck::ingest::{RawTables, Span, SpanSink};
+use tracecheck::ingest::Span;
 
 type Events = Arc<Mutex<Vec<(Instant, J)>>>;
 
@@ -144,11 +144,7 @@ pub(super) fn requests_by_trace(
     spans: &[Span],
     traces_per_request: usize,
 ) -> Vec<(Vec<String>, ExportTraceServiceRequest)> {
-    let mut raw = RawTables::new(false);
-    for s in spans {
-        raw.push(s.clone()).unwrap();
-    }
-    let (parts, _) = tracecheck::store::assemble(raw, usize::MAX).unwrap();
+    let parts = parts_of(spans.iter().cloned());
     let all = tracecheck::export::parts_to_request(&parts).unwrap();
     tracecheck::export::split_by_trace(&all, traces_per_request)
         .into_iter()

@@ -2,7 +2,7 @@
 //! id in each body shape, bisection of full windows, resumption, traces gone since the search.
 
 use super::fake::{integration_traces, restamp_otlp, tempo, FakeServer, TempoTrace};
-use super::{assert_ok, fetch, spans_per_trace};
+use super::{spans_per_trace, Setup};
 use crate::it::common::fixtures;
 
 /// The fake Tempo: every OTLP trace of the Jaeger integration suite, moved 10 s apart, plus the
@@ -26,25 +26,22 @@ fn tempo_archive(gone: &str) -> FakeServer {
 
 const TEMPO_WINDOW: [&str; 4] = ["--start", "2017-01-26T00:00:00Z", "--end", "2017-01-27T00:00:00Z"];
 
+/// [`tempo_archive`] in [`TEMPO_WINDOW`].
+fn setup(gone: &str) -> Setup {
+    Setup::new("--tempo", &TEMPO_WINDOW, tempo_archive(gone))
+}
+
 #[test]
 fn tempo_search_and_trace_by_id_in_every_body_shape() {
-    let server = tempo_archive("");
-    let dir = tempfile::tempdir().unwrap();
-    let ds = dir.path().join("ds");
+    let setup = setup("");
+    let (server, dir, ds) = (&setup.server, &setup.dir, &setup.ds);
     // query22-service has three traces (multiple1..3); query24-service three, one of 5 services.
-    let out = fetch(
-        "--tempo",
-        &server.url,
-        "query22-service",
-        &ds,
-        &[&TEMPO_WINDOW[..], &["--page-limit", "2"]].concat(),
-    );
-    let err = assert_ok(&out);
+    let err = setup.fetch_ok("query22-service", &["--page-limit", "2"]);
     let want: Vec<(String, usize)> = ["221", "222", "223"]
         .iter()
         .map(|id| (format!("{id:0>32}"), 1))
         .collect();
-    assert_eq!(spans_per_trace(&ds), want);
+    assert_eq!(spans_per_trace(ds), want);
     assert!(err.contains("fetched 3 traces (3 spans)"), "{err}");
     // The fake answers the oldest traces first, as Tempo may: the full window is bisected.
     let searches = server.requests_to("/api/search?");
@@ -61,16 +58,15 @@ fn tempo_search_and_trace_by_id_in_every_body_shape() {
     assert!(gets.contains(&"/api/traces/221".to_string()), "{gets:#?}");
 
     // A trace of several services and resources; the span name is a logfmt tag.
-    let out = fetch("--tempo", &server.url, "example-service-1", &ds, &TEMPO_WINDOW);
-    assert!(assert_ok(&out).contains("fetched 1 trace (5 spans)"));
-    let out = fetch(
-        "--tempo",
-        &server.url,
+    assert!(setup
+        .fetch_ok("example-service-1", &[])
+        .contains("fetched 1 trace (5 spans)"));
+    let out = setup.fetch_into(
         "query22-service",
         &dir.path().join("none"),
-        &[&TEMPO_WINDOW[..], &["--operation", "no such span"]].concat(),
+        &["--operation", "no such span"],
     );
-    assert!(assert_ok(&out).contains("no traces of service \"query22-service\" with operation \"no such span\""));
+    assert!(super::assert_ok(&out).contains("no traces of service \"query22-service\" with operation \"no such span\""));
     assert!(server
         .requests()
         .iter()
@@ -79,33 +75,23 @@ fn tempo_search_and_trace_by_id_in_every_body_shape() {
 
 #[test]
 fn tempo_resumes_and_counts_traces_gone_since_the_search() {
-    let server = tempo_archive("multiple2_trace.json");
-    let dir = tempfile::tempdir().unwrap();
-    let ds = dir.path().join("ds");
-    let args = [&TEMPO_WINDOW[..], &["--page-limit", "2"]].concat();
-    let err = assert_ok(&fetch("--tempo", &server.url, "query22-service", &ds, &args));
+    let setup = setup("multiple2_trace.json");
+    let server = &setup.server;
+    let args = ["--page-limit", "2"];
+    let err = setup.fetch_ok("query22-service", &args);
     assert!(err.contains("fetched 2 traces"), "{err}");
     assert!(err.contains("1 listed but no longer found"), "{err}");
     let gets = server.requests_to("/api/traces/").len();
     // Again: the two present are skipped before their trace request; the gone one is asked again.
-    let err = assert_ok(&fetch("--tempo", &server.url, "query22-service", &ds, &args));
+    let err = setup.fetch_ok("query22-service", &args);
     assert!(err.contains("nothing new: the 2 traces found are already in"), "{err}");
     assert_eq!(server.requests_to("/api/traces/").len(), gets + 1);
-    assert_eq!(spans_per_trace(&ds).len(), 2);
+    assert_eq!(spans_per_trace(&setup.ds).len(), 2);
 }
 
 #[test]
 fn tempo_warns_about_a_service_it_does_not_list() {
-    let server = tempo_archive("");
-    let dir = tempfile::tempdir().unwrap();
-    let out = fetch(
-        "--tempo",
-        &server.url,
-        "query22-servic",
-        &dir.path().join("ds"),
-        &TEMPO_WINDOW,
-    );
-    let err = assert_ok(&out);
+    let err = setup("").fetch_ok("query22-servic", &[]);
     assert!(err.contains("warning: Tempo at"), "{err}");
     assert!(err.contains("did you mean \"query22-service\""), "{err}");
 }
