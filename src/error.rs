@@ -108,6 +108,8 @@ pub enum Setting {
     CaCert,
     /// The traces per search request of a fetch (`fetch::Fetch::with_page_limit`).
     PageLimit,
+    /// The data a check's `baseline` thresholds compare with (`check::check_compiled`).
+    Baseline,
 }
 
 impl Setting {
@@ -124,6 +126,7 @@ impl Setting {
             Setting::TempoUrl => "the Tempo URL",
             Setting::CaCert => "the CA certificate file",
             Setting::PageLimit => "the page limit",
+            Setting::Baseline => "the baseline data",
         }
     }
 }

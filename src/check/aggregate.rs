@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::rows::column;
 use crate::compile::{CompiledCheck, CompiledRule, Unit};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 use crate::model::ast::{ArithOp, CmpOp};
 
 /// One group (and window) of a rule, measured.
@@ -164,10 +164,13 @@ pub async fn run_check(
         let base: Option<BTreeMap<Key, Option<f64>>> = match (&rule.baseline, baseline) {
             (Some(_), Some(b)) => Some(measure(rule, b).await?.into_iter().map(|r| (r.key, r.value)).collect()),
             (Some(_), None) => {
-                return Err(Error::Usage(format!(
-                    "check {:?}, rule {}: the threshold names the baseline; pass --baseline DATASET",
-                    check.title, rule.index
-                )))
+                return Err(Error::Setting {
+                    setting: Setting::Baseline,
+                    message: format!(
+                        "was not given, and check {:?}, rule {} compares with it",
+                        check.title, rule.index
+                    ),
+                })
             }
             _ => None,
         };

@@ -13,6 +13,7 @@ fn flag(setting: Setting) -> &'static str {
         Setting::TempoUrl => "--tempo",
         Setting::CaCert => "--ca-cert",
         Setting::PageLimit => "--page-limit",
+        Setting::Baseline => "--baseline",
         // A setting no flag gives keeps the library's name.
         other => other.describe(),
     }

@@ -4,25 +4,10 @@ use super::*;
 use crate::error::Error;
 use crate::ingest::validate;
 
-/// Collects every span.
-#[derive(Default)]
-struct VecSink(Vec<Span>);
-
-impl SpanSink for VecSink {
-    fn push(&mut self, span: Span) -> Result<()> {
-        self.0.push(span);
-        Ok(())
-    }
-
-    fn reject(&mut self, err: Error) -> Result<()> {
-        Err(err)
-    }
-}
-
 fn run(opts: &BankOptions) -> (GroundTruth, Vec<Span>) {
-    let mut sink = VecSink::default();
-    let truth = generate_bank(opts, &mut sink).unwrap();
-    (truth, sink.0)
+    let mut spans = Vec::new();
+    let truth = generate_bank(opts, &mut spans).unwrap();
+    (truth, spans)
 }
 
 /// The spans grouped by trace, in the order the traces were made.
@@ -327,7 +312,7 @@ fn error_fault_has_a_failed_commit_with_an_exception() {
 
 #[test]
 fn bad_options_are_usage_errors() {
-    let mut sink = VecSink::default();
+    let mut sink: Vec<Span> = Vec::new();
     for opts in [
         BankOptions::new(1).with_fault_rate(-0.1),
         BankOptions::new(1).with_fault_rate(1.5),
@@ -339,7 +324,7 @@ fn bad_options_are_usage_errors() {
         let err = generate_bank(&opts, &mut sink).unwrap_err();
         assert!(matches!(err, Error::Usage(_)), "{opts:?}: {err}");
     }
-    assert!(sink.0.is_empty());
+    assert!(sink.is_empty());
     let (truth, spans) = run(&BankOptions::new(0));
     assert_eq!((truth.traces, truth.spans, spans.len()), (0, 0, 0));
 }
