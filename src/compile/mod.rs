@@ -22,6 +22,7 @@
 //! assert!(sql.contains("'x''; DROP TABLE spans; --'"));
 //! ```
 
+mod block;
 mod check;
 mod model;
 pub mod sql;
