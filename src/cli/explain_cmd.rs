@@ -142,11 +142,7 @@ fn explain_stage(models: &[PathBuf], stage: Stage) -> Result<u8> {
             out.push_str(&format!("-- {name}: {heading}\n{text}\n"));
         }
     }
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(|e| Error::io("<stdout>", e))?;
-    Ok(0)
+    print(&out)
 }
 
 /// `explain --traceql`: the SQL a TraceQL query runs as (and with --data its plan), ready for any
@@ -176,11 +172,7 @@ async fn explain_traceql(a: &Args, text: &str) -> Result<u8> {
             out.push_str(&format!("--   {line}\n"));
         }
     }
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(|e| Error::io("<stdout>", e))?;
-    Ok(0)
+    print(&out)
 }
 
 /// The physical plan of `query` on the session's engine, planned from the tree as `check` runs it
@@ -204,4 +196,13 @@ fn physical_plan(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> Re
         }
     }
     Ok(text)
+}
+
+/// Writes `out` to stdout: the command's whole output, at once.
+fn print(out: &str) -> Result<u8> {
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| Error::io("<stdout>", e))?;
+    Ok(0)
 }

@@ -10,7 +10,6 @@ use super::{
     Unit, Value,
 };
 use crate::compile::types::{CmpKind, Ty};
-use crate::model::ast::Quantifier;
 use crate::model::format::{duration_text, quote};
 
 impl Display for Ty {
@@ -45,15 +44,7 @@ impl Display for TypedModel {
 
 impl Display for TypedExpect {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str("expect ")?;
-        match self.quantifier {
-            Quantifier::Some => {}
-            Quantifier::No => f.write_str("no ")?,
-            Quantifier::Exactly(n) => write!(f, "{n} ")?,
-            Quantifier::AtLeast(n) => write!(f, "at least {n} ")?,
-            Quantifier::AtMost(n) => write!(f, "at most {n} ")?,
-        }
-        write!(f, "{}{}", self.spans, Related(&self.relation))
+        write!(f, "expect {}{}{}", self.quantifier, self.spans, Related(&self.relation))
     }
 }
 
