@@ -1,5 +1,7 @@
 //! `tracecheck explain MODELS...`: the SQL each model compiles to, ready to paste into any engine;
 //! with `--data`, also the plan that `--engine` makes of it (which proves the SQL runs there).
+//! `--stage ast` and `--stage typed` print the compiler's earlier representations instead: the
+//! model AST as parsed, and the typed form the SQL is built from.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,7 +12,19 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::Query;
 use tracecheck::check::{compile_file, Compiled};
-use tracecheck::{engine, Error, Result};
+use tracecheck::model::{in_file, Item};
+use tracecheck::{compile, engine, Error, Result};
+
+/// Which representation of the models `explain` prints.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The model AST, as the parser produced it (Rust debug form, with byte ranges).
+    Ast,
+    /// The typed representation: fields resolved, each value's type, each comparison's kind.
+    Typed,
+    /// The SQL the engine runs.
+    Sql,
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -21,6 +35,9 @@ pub struct Args {
     /// --start/--end/--step, or from --data).
     #[arg(long, value_name = "QUERY", conflicts_with = "models")]
     traceql: Option<String>,
+    /// Which representation of the models to print.
+    #[arg(long, value_enum, default_value = "sql", conflicts_with = "traceql")]
+    stage: Stage,
     #[command(flatten)]
     range: super::query_cmd::RangeArgs,
     /// Also plan each query on this data (a dataset, or trace files with `--engine local`) and print
@@ -34,6 +51,12 @@ pub struct Args {
 pub async fn run(a: Args) -> Result<u8> {
     if let Some(text) = &a.traceql {
         return explain_traceql(&a, text).await;
+    }
+    if a.stage != Stage::Sql {
+        if !a.data.is_empty() {
+            return Err(Error::Usage("--data plans the SQL; it goes with --stage sql".into()));
+        }
+        return explain_stage(&a.models, a.stage);
     }
     let mut queries = Vec::new();
     for path in &a.models {
@@ -86,6 +109,42 @@ pub async fn run(a: Args) -> Result<u8> {
     Ok(0)
 }
 
+/// `explain --stage ast|typed`: each block of each file in that representation, under the same
+/// `-- FILE: model "TITLE"` headings as the SQL.
+fn explain_stage(models: &[PathBuf], stage: Stage) -> Result<u8> {
+    let mut out = String::new();
+    for path in models {
+        let (name, source, file) = tracecheck::model::read_file(path)?;
+        let located = in_file(&name, &source);
+        if stage == Stage::Typed {
+            // What `check` rejects (duplicate titles across blocks) is not typed either.
+            file.validate().map_err(&located)?;
+        }
+        for item in &file.items {
+            let (heading, text) = match item {
+                Item::Model(m) => (
+                    format!("model {:?}", m.title.node),
+                    match stage {
+                        Stage::Ast => format!("{m:#?}\n"),
+                        _ => compile::type_model(m).map_err(&located)?.to_string(),
+                    },
+                ),
+                Item::Check(c) => (
+                    format!("check {:?}", c.title.node),
+                    match stage {
+                        Stage::Ast => format!("{c:#?}\n"),
+                        _ => compile::type_check(c).map_err(&located)?.to_string(),
+                    },
+                ),
+            };
+            // As in the SQL's headings, a title holding a newline is printed on one line.
+            let heading = heading.replace(['\n', '\r'], " ");
+            out.push_str(&format!("-- {name}: {heading}\n{text}\n"));
+        }
+    }
+    print(&out)
+}
+
 /// `explain --traceql`: the SQL a TraceQL query runs as (and with --data its plan), ready for any
 /// engine that has the four tables.
 async fn explain_traceql(a: &Args, text: &str) -> Result<u8> {
@@ -113,11 +172,7 @@ async fn explain_traceql(a: &Args, text: &str) -> Result<u8> {
             out.push_str(&format!("--   {line}\n"));
         }
     }
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(|e| Error::io("<stdout>", e))?;
-    Ok(0)
+    print(&out)
 }
 
 /// The physical plan of `query` on the session's engine, planned from the tree as `check` runs it
@@ -141,4 +196,13 @@ fn physical_plan(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> Re
         }
     }
     Ok(text)
+}
+
+/// Writes `out` to stdout: the command's whole output, at once.
+fn print(out: &str) -> Result<u8> {
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| Error::io("<stdout>", e))?;
+    Ok(0)
 }

@@ -17,23 +17,9 @@
 use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query, TableWithJoins};
 
 use super::sql::*;
-use super::types::{field_ty, Ty};
-use super::values::{cmp, tag_values, trace_column, traces_cte, CResult, Ctx, SpanVar};
-use crate::model::ast::*;
-use crate::model::ModelError;
-
-/// What a rule's value is measured in, for thresholds and display.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub enum Unit {
-    /// A plain number (counts, numeric fields).
-    Number,
-    /// Nanoseconds.
-    Duration,
-    /// A fraction (0.25 = 25%).
-    Fraction,
-    /// Per second.
-    PerSecond,
-}
+use super::typed::{type_check, Access, Rows, TypedCheck, TypedField, TypedRule, Unit};
+use super::values::{cmp, tag_values, traces_cte, CResult, Ctx, SpanVar};
+use crate::model::ast::{Aggregate, ArithOp, Check, CmpOp};
 
 /// One compiled `check` rule.
 #[derive(Clone, Debug)]
@@ -58,8 +44,8 @@ pub struct CompiledRule {
     pub baseline: Option<(ArithOp, f64)>,
     /// The measurement query.
     pub query: Query,
-    /// The block's title and the rule as parsed, to compile it again with other windows.
-    source: (String, CheckRule),
+    /// The block's title and the typed rule, to build it again with other windows.
+    source: (String, TypedRule),
 }
 
 impl CompiledRule {
@@ -82,18 +68,15 @@ impl CompiledRule {
     /// assert_eq!(live.window_ns, Some(60_000_000_000));
     /// assert!(live.sql().contains("10000000000 nanoseconds"));
     /// ```
+    ///
+    /// The rule was typed when it was first compiled, and nothing the typing pass checks depends
+    /// on the window, so this does not fail; the `Result` is kept for callers written against it.
     pub fn windowed(&self, window_ns: i64, offset_ns: i64) -> CResult<CompiledRule> {
         let (title, rule) = &self.source;
         let mut rule = rule.clone();
-        let at = rule.per.as_ref().map_or_else(|| rule.span.clone(), |p| p.span.clone());
-        rule.per = Some(Spanned {
-            node: window_ns,
-            span: at,
-        });
-        let mut live = compile_rule(title, self.index, &rule, offset_ns.rem_euclid(window_ns))?;
-        // The rule is still the one written (reports and events show it as such).
-        live.text.clone_from(&self.text);
-        Ok(live)
+        // The rule's text stays the one written (reports and events show it as such).
+        rule.per = Some(window_ns);
+        Ok(build_rule(title, &rule, offset_ns.rem_euclid(window_ns)))
     }
 }
 
@@ -116,63 +99,42 @@ pub struct CompiledCheck {
 /// assert!(compiled.rules[0].sql().contains("quantile_cont"));
 /// ```
 pub fn compile_check(check: &Check) -> CResult<CompiledCheck> {
-    check.validate()?;
-    let rules = check
-        .rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| compile_rule(&check.title.node, i + 1, r, 0))
-        .collect::<CResult<Vec<_>>>()?;
-    Ok(CompiledCheck {
-        title: check.title.node.clone(),
-        rules,
-    })
+    Ok(build_check(&type_check(check)?))
 }
 
-/// The rows aggregated: spans of a selector, or traces.
-enum Rows<'a> {
-    Spans(&'a [Predicate]),
-    Traces,
+/// Builds the measurement queries of a typed `check` block (the second half of
+/// [`compile_check`]).
+///
+/// ```
+/// use tracecheck::model::{parse_file, Item};
+/// let f = parse_file(r#"check "c" { count(span(name = "a")) per 1m < 100 }"#).unwrap();
+/// let Item::Check(c) = &f.items[0] else { unreachable!() };
+/// let typed = tracecheck::compile::type_check(c).unwrap();
+/// let built = tracecheck::compile::build_check(&typed);
+/// assert!(built.rules[0].sql().contains("date_trunc('minute'"));
+/// ```
+pub fn build_check(typed: &TypedCheck) -> CompiledCheck {
+    CompiledCheck {
+        title: typed.title.clone(),
+        rules: typed.rules.iter().map(|r| build_rule(&typed.title, r, 0)).collect(),
+    }
 }
 
-/// `offset` (0 ≤ offset < per): where windows start past the multiples of `per`.
-fn compile_rule(title: &str, index: usize, r: &CheckRule, offset: i64) -> CResult<CompiledRule> {
-    let err = |span: &Span, m: String| ModelError::new(span.range(), m);
+/// The measurement query of a typed rule. `offset` (0 ≤ offset < per): where windows start past
+/// the multiples of `per`.
+fn build_rule(title: &str, r: &TypedRule, offset: i64) -> CompiledRule {
     let mut ctx = Ctx::default();
-    let agg = r.aggregate.node;
-    // What is aggregated, and the value of each row.
-    let (rows, value_field): (Rows, Option<&Spanned<Field>>) = match &r.source {
-        AggSource::Spans(Selector::Inline { predicates, .. }) => (Rows::Spans(predicates), None),
-        AggSource::Value(FieldRef {
-            selector: Some(Selector::Inline { predicates, .. }),
-            field,
-            ..
-        }) => (Rows::Spans(predicates), Some(field)),
-        AggSource::Value(FieldRef {
-            selector: None, field, ..
-        }) => (Rows::Traces, Some(field)),
-        AggSource::Spans(s) | AggSource::Value(FieldRef { selector: Some(s), .. }) => {
-            return Err(err(
-                s.span(),
-                "a check aggregates `span(...)`; let names belong to models".into(),
-            ))
-        }
-    };
+    let agg = r.aggregate;
     let s = SpanVar::table("s");
     let mut from: TableWithJoins;
     let mut filter = Vec::new();
     let mut need_traces = false;
-    match rows {
+    let is_traces = r.rows == Rows::Traces;
+    match &r.rows {
         Rows::Spans(predicates) => {
             from = table("spans", "s");
             for p in predicates {
-                if p.field.node.is_trace_field() {
-                    return Err(err(
-                        &p.span,
-                        "trace fields in a check's selector are not supported yet".into(),
-                    ));
-                }
-                filter.push(ctx.predicate(p, &s)?);
+                filter.push(ctx.predicate(p, &s));
             }
         }
         Rows::Traces => {
@@ -180,92 +142,57 @@ fn compile_rule(title: &str, index: usize, r: &CheckRule, offset: i64) -> CResul
             need_traces = true;
         }
     }
-    let is_traces = matches!(rows, Rows::Traces);
 
-    // The value of a row, and its unit.
-    let (value, unit) = match value_field {
-        None => (None, None),
-        Some(f) => {
-            let (sql, ty) = row_field(&mut ctx, &mut from, &f.node, is_traces, &mut need_traces, false)
-                .map_err(|m| err(&f.span, m))?;
-            let unit = match ty {
-                Ty::Dur => Unit::Duration,
-                Ty::Num | Ty::Tag => Unit::Number,
-                other => {
-                    return Err(err(
-                        &f.span,
-                        format!(
-                            "`{agg}` needs a number or a duration, and `{}` is {}",
-                            f.node,
-                            other.describe()
-                        ),
-                    ))
-                }
-            };
-            (Some(sql), Some(unit))
-        }
-    };
-    let (measure, unit) = match agg {
-        Aggregate::Count => (call("count", vec![int(1)]), Unit::Number),
+    // The value of a row.
+    let value_sql = r
+        .value
+        .as_ref()
+        .map(|f| row_field(&mut ctx, &mut from, f, is_traces, &mut need_traces, false));
+    let value = || value_sql.clone().expect("typed: the aggregate has a value");
+    let measure = match agg {
+        Aggregate::Count => call("count", vec![int(1)]),
         Aggregate::Rate => {
-            let seconds = match &r.per {
-                Some(w) => float(w.node as f64 / 1e9),
+            let seconds = match r.per {
+                Some(w) => float(w as f64 / 1e9),
                 None => {
                     need_traces = true;
                     // One value for the whole data; an aggregate so it may sit beside `count`.
                     call("max", vec![col("span_range", "seconds")])
                 }
             };
-            let rate = binary(
+            binary(
                 cast_double(call("count", vec![int(1)])),
                 BinaryOperator::Divide,
                 call("nullif", vec![seconds, float(0.0)]),
-            );
-            (rate, Unit::PerSecond)
-        }
-        Aggregate::ErrorRate => {
-            if is_traces {
-                return Err(err(&r.aggregate.span, "`error_rate` takes spans".into()));
-            }
-            (call("avg", vec![error_indicator(&s)]), Unit::Fraction)
-        }
-        Aggregate::Avg | Aggregate::Min | Aggregate::Max | Aggregate::Sum => {
-            let name = agg.to_string();
-            (
-                call(&name, vec![cast_double(value.clone().expect("validated"))]),
-                unit.expect("validated"),
             )
         }
-        Aggregate::Percentile(p) => (
-            call(
-                "quantile_cont",
-                vec![cast_double(value.clone().expect("validated")), float(p / 100.0)],
-            ),
-            unit.expect("validated"),
-        ),
+        Aggregate::ErrorRate => call("avg", vec![error_indicator(&s)]),
+        Aggregate::Avg | Aggregate::Min | Aggregate::Max | Aggregate::Sum => {
+            call(&agg.to_string(), vec![cast_double(value())])
+        }
+        Aggregate::Percentile(p) => call("quantile_cont", vec![cast_double(value()), float(p / 100.0)]),
     };
 
     // Groups and windows.
-    let mut items = vec![item(string(title), "check_title"), item(int(index as i64), "rule")];
+    let mut items = vec![item(string(title), "check_title"), item(int(r.index as i64), "rule")];
     let mut group = Vec::new();
     let mut group_names = Vec::new();
     for (i, b) in r.by.iter().enumerate() {
-        let (sql, _) =
-            row_field(&mut ctx, &mut from, &b.node, is_traces, &mut need_traces, true).map_err(|m| err(&b.span, m))?;
+        let sql = row_field(&mut ctx, &mut from, b, is_traces, &mut need_traces, true);
         let name = format!("g{}", i + 1);
         items.push(item(
             call("coalesce", vec![cast_varchar(sql.clone()), string("(none)")]),
             &name,
         ));
         group.push(sql);
-        group_names.push(b.node.to_string());
+        group_names.push(b.field.to_string());
     }
-    if let Some(w) = &r.per {
+    if let Some(w) = r.per {
         let start = s.col("start_time");
-        let bucket = match w.node {
+        let bucket = match w {
             _ if offset != 0 => {
                 let origin = binary(timestamp_epoch(), BinaryOperator::Plus, interval_ns(offset));
-                call("date_bin", vec![interval_ns(w.node), start, origin])
+                call("date_bin", vec![interval_ns(w), start, origin])
             }
             1_000_000_000 => call("date_trunc", vec![string("second"), start]),
             60_000_000_000 => call("date_trunc", vec![string("minute"), start]),
@@ -279,9 +206,8 @@ fn compile_rule(title: &str, index: usize, r: &CheckRule, offset: i64) -> CResul
     items.push(item(measure.clone(), "value"));
     items.push(item(call("count", vec![int(1)]), "n"));
 
-    let (threshold, baseline) = threshold(r, agg, unit)?;
-    if let Some(t) = threshold {
-        items.push(item(cmp(measure, r.op.node, float(t)), "holds"));
+    if let Some(t) = r.threshold {
+        items.push(item(cmp(measure, r.op, float(t)), "holds"));
     }
     let mut from_list = vec![from];
     if matches!(agg, Aggregate::Rate) && r.per.is_none() {
@@ -300,19 +226,19 @@ fn compile_rule(title: &str, index: usize, r: &CheckRule, offset: i64) -> CResul
         ctes.push(("traces".into(), traces_cte()));
         ctes.push(("span_range".into(), span_range_cte()));
     }
-    Ok(CompiledRule {
-        index,
-        text: r.to_string(),
+    CompiledRule {
+        index: r.index,
+        text: r.text.clone(),
         group_names,
         windowed: r.per.is_some(),
-        window_ns: r.per.as_ref().map(|w| w.node),
-        unit,
-        op: r.op.node,
-        threshold,
-        baseline,
+        window_ns: r.per,
+        unit: r.unit,
+        op: r.op,
+        threshold: r.threshold,
+        baseline: r.baseline,
         query: with(body, ctes),
         source: (title.to_string(), r.clone()),
-    })
+    }
 }
 
 /// A span is an error when its status is error, or when it is a server span answering HTTP 5xx.
@@ -332,60 +258,51 @@ fn error_indicator(s: &SpanVar) -> Sql {
 fn row_field(
     ctx: &mut Ctx,
     from: &mut TableWithJoins,
-    field: &Field,
+    field: &TypedField,
     is_traces: bool,
     need_traces: &mut bool,
     as_text: bool,
-) -> Result<(Sql, Ty), String> {
+) -> Sql {
     let s = SpanVar::table("s");
-    if field.is_trace_field() {
-        let column = trace_column(field);
-        let ty = field_ty(field)?;
-        if is_traces {
-            return Ok((s.col(column), ty));
-        }
-        *need_traces = true;
-        let alias = ctx.fresh("t");
-        let joined = std::mem::replace(from, table("spans", "s"));
-        *from = left_join(
-            joined,
-            table("traces", &alias),
-            eq(col(&alias, "trace_id"), s.col("trace_id")),
-        );
-        return Ok((col(&alias, column), ty));
-    }
-    if is_traces {
-        return Err(format!(
-            "`{field}` is a span field; a check over trace values groups by trace fields"
-        ));
-    }
-    if let Field::Tag(key) = field {
-        let cte = ctx.tag_cte(key);
-        let alias = ctx.fresh("b");
-        // One value per span: a span with several values of the key counts once, with the smallest.
-        let per_span = select(vec![
-            item(name("trace_id"), "trace_id"),
-            item(name("span_id"), "span_id"),
-            item(call("min", vec![name("num")]), "num"),
-            item(call("min", vec![name("value")]), "value"),
-        ])
-        .from(vec![table(&cte, &cte)])
-        .group_by(vec![name("trace_id"), name("span_id")])
-        .query();
-        let joined = std::mem::replace(from, table("spans", "s"));
-        *from = left_join(
-            joined,
-            derived(per_span, &alias),
-            and(vec![
+    match &field.access {
+        Access::Trace(column) if is_traces => s.col(column),
+        Access::Trace(column) => {
+            *need_traces = true;
+            let alias = ctx.fresh("t");
+            let joined = std::mem::replace(from, table("spans", "s"));
+            *from = left_join(
+                joined,
+                table("traces", &alias),
                 eq(col(&alias, "trace_id"), s.col("trace_id")),
-                eq(col(&alias, "span_id"), s.col("span_id")),
-            ]),
-        );
-        let column = if as_text { "value" } else { "num" };
-        return Ok((col(&alias, column), Ty::Tag));
+            );
+            col(&alias, column)
+        }
+        Access::Tag(key) => {
+            let cte = ctx.tag_cte(key);
+            let alias = ctx.fresh("b");
+            // One value per span: a span with several values of the key counts once, with the smallest.
+            let per_span = select(vec![
+                item(name("trace_id"), "trace_id"),
+                item(name("span_id"), "span_id"),
+                item(call("min", vec![name("num")]), "num"),
+                item(call("min", vec![name("value")]), "value"),
+            ])
+            .from(vec![table(&cte, &cte)])
+            .group_by(vec![name("trace_id"), name("span_id")])
+            .query();
+            let joined = std::mem::replace(from, table("spans", "s"));
+            *from = left_join(
+                joined,
+                derived(per_span, &alias),
+                and(vec![
+                    eq(col(&alias, "trace_id"), s.col("trace_id")),
+                    eq(col(&alias, "span_id"), s.col("span_id")),
+                ]),
+            );
+            col(&alias, if as_text { "value" } else { "num" })
+        }
+        Access::Column(column) => s.col(column),
     }
-    let ty = field_ty(field)?;
-    Ok((s.col(field.column().expect("span fields have a column")), ty))
 }
 
 /// `span_range`: the seconds from the earliest start to the latest end of the data (for `rate`
@@ -410,49 +327,4 @@ fn span_range_cte() -> Query {
     )])
     .from(vec![derived(bounds, "r")])
     .query()
-}
-
-/// The threshold in the unit of the value, or the baseline adjustment.
-/// A constant threshold, or a baseline adjustment (`* x` or `+ x`).
-type ThresholdParts = (Option<f64>, Option<(ArithOp, f64)>);
-
-fn threshold(r: &CheckRule, agg: Aggregate, unit: Unit) -> CResult<ThresholdParts> {
-    if matches!(r.op.node, CmpOp::Match | CmpOp::Contains) {
-        return Err(ModelError::new(
-            r.op.span.range(),
-            format!(
-                "`{}` compares text; a check compares its value with `<`, `<=`, `>`, `>=`, `=` or `!=`",
-                r.op.node.as_str()
-            ),
-        ));
-    }
-    let convert = |q: &Spanned<Quantity>| -> CResult<f64> {
-        let bad = |m: String| Err(ModelError::new(q.span.range(), m));
-        match (q.node, unit) {
-            (Quantity::Duration(ns), Unit::Duration) => Ok(ns as f64),
-            (Quantity::Duration(_), _) => bad(format!("`{agg}` is not a duration; compare it with a number")),
-            (Quantity::Number(_), Unit::Duration) => bad("write the threshold with a unit, e.g. `250ms`".into()),
-            // A bare number beside a rate or an error rate is ambiguous (is `< 1` 1% or 100%?).
-            (Quantity::Number(_), Unit::Fraction) => bad("write an error rate with `%`, e.g. `1%`".into()),
-            (Quantity::Number(_), Unit::PerSecond) => bad("write a rate with `/s`, e.g. `100/s`".into()),
-            (Quantity::Number(x), _) => Ok(x),
-            (Quantity::Percent(p), Unit::Fraction) => Ok(p / 100.0),
-            (Quantity::Percent(_), _) => bad(format!("`{agg}` is not a fraction; `%` applies to error_rate")),
-            (Quantity::PerSecond(x), Unit::PerSecond) => Ok(x),
-            (Quantity::PerSecond(_), _) => bad(format!("`{agg}` is not a rate; `/s` applies to rate")),
-        }
-    };
-    match &r.threshold {
-        Threshold::Value(q) => Ok((Some(convert(q)?), None)),
-        Threshold::Baseline { adjust: None, .. } => Ok((None, Some((ArithOp::Mul, 1.0)))),
-        Threshold::Baseline {
-            adjust: Some((op, q)), ..
-        } => {
-            let x = match (op, q.node) {
-                (ArithOp::Mul, Quantity::Number(x)) => x,
-                _ => convert(q)?,
-            };
-            Ok((None, Some((*op, x))))
-        }
-    }
 }

@@ -2,8 +2,8 @@
 //!
 //! | stage | input | output | module |
 //! | --- | --- | --- | --- |
-//! | type | [`Model`] | typed values, or a [`ModelError`] at the offending text | [`types`] |
-//! | build | typed model | [`CompiledModel`]: the violations query and the statistics query | `model` |
+//! | type | [`Model`], [`Check`](crate::model::Check) | [`TypedModel`], [`TypedCheck`]: fields resolved, every value and comparison typed; or a [`ModelError`] at the offending text | [`typed`] (rules in [`types`]) |
+//! | build | [`TypedModel`], [`TypedCheck`] | [`CompiledModel`]: the violations query and the statistics query; [`CompiledCheck`]: a query per rule | `model`, `check`, `values`, [`sql`] |
 //! | print | sqlparser AST | SQL text any engine (DataFusion, Ballista, DuckDB) can run | [`CompiledModel::sql`] |
 //!
 //! The violations query returns one row per violation with the columns `model`, `clause` (1-based
@@ -22,15 +22,18 @@
 //! assert!(sql.contains("'x''; DROP TABLE spans; --'"));
 //! ```
 
+mod block;
 mod check;
 mod model;
 pub mod sql;
+pub mod typed;
 pub mod types;
 mod values;
 
 use datafusion::sql::sqlparser::ast::Query;
 
-pub use check::{compile_check, CompiledCheck, CompiledRule, Unit};
+pub use check::{build_check, compile_check, CompiledCheck, CompiledRule};
+pub use typed::{type_check, type_model, TypedCheck, TypedModel, Unit};
 
 use crate::model::{Model, ModelError};
 
@@ -121,10 +124,22 @@ impl CompiledModel {
 /// assert!(err.message.contains("cannot compare a duration with a number"));
 /// ```
 pub fn compile_model(model: &Model) -> Result<CompiledModel, ModelError> {
-    model.validate()?;
-    let q = model::ModelCompiler::new(model).compile()?;
-    Ok(CompiledModel {
-        title: model.title.node.clone(),
+    Ok(build_model(&type_model(model)?))
+}
+
+/// Builds the queries of a typed model (the second half of [`compile_model`]).
+///
+/// ```
+/// use tracecheck::model::builder::*;
+/// let typed = tracecheck::compile::type_model(&Model::new("m").expect(span().name("a"))).unwrap();
+/// let built = tracecheck::compile::build_model(&typed);
+/// assert_eq!(built.title, "m");
+/// assert!(built.sql().contains("'a'"));
+/// ```
+pub fn build_model(typed: &TypedModel) -> CompiledModel {
+    let q = model::ModelCompiler::new(typed).compile();
+    CompiledModel {
+        title: typed.title.clone(),
         let_names: q.let_names,
         violations: q.violations,
         stats: q.stats,
@@ -132,7 +147,7 @@ pub fn compile_model(model: &Model) -> Result<CompiledModel, ModelError> {
         staged_violations: q.staged_violations,
         staged_stats: q.staged_stats,
         tag_keys: q.tag_keys,
-    })
+    }
 }
 
 #[cfg(test)]

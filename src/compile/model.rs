@@ -16,15 +16,13 @@
 //! DataFusion turns into semi joins; descendant/ancestor use the nested-set columns, so no recursion
 //! is needed (Ballista cannot run recursive CTEs).
 
-use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query, SelectItem, TableWithJoins};
+use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query, SelectItem};
 
+use super::block::{needs_tables, Block, Lets};
 use super::sql::*;
-use super::types::{arith_ty, field_ty, Ty};
-use super::values::{
-    literal, relation, shared_tag_values, tag_values, trace_column, traces_cte, CResult, Ctx, SpanVar, Val,
-};
-use crate::model::ast::*;
-use crate::model::ModelError;
+use super::typed::{Access, Condition, Spans, TypedExpect, TypedModel, Value};
+use super::values::{compare, literal_sql, relation, shared_tag_values, tag_values, traces_cte, Ctx, SpanVar, Val};
+use crate::model::ast::{ArithOp, Quantifier};
 
 /// The table name under which `check` registers the rows of `a` for the staged queries.
 pub(crate) const STAGED_A: &str = "tracecheck_assignments";
@@ -51,103 +49,9 @@ const SPAN_COLS: [&str; 6] = [
     "nested_right",
 ];
 
-/// How a block reaches the lets: through the enclosing row's columns, or as its own tables.
-enum Lets {
-    /// The enclosing query has the lets' columns (`l1.span_id` in `a`, `a.l1_span_id` in `e1`).
-    Outer(Vec<SpanVar>),
-    /// The block joins the lets it uses itself (`spans AS l1`), filled on first use.
-    Local(Vec<Option<SpanVar>>),
-}
-
-/// The FROM items and conditions of one existential block: an `EXISTS` subquery, a `w` CTE, or a
-/// plain condition when it needs no table.
-///
-/// DataFusion 55 mis-decorrelates an `EXISTS` whose subquery correlates two inner columns of the
-/// same name (say `v1.trace_id` and `g3.trace_id`) with the outer query: it keeps one and drops the
-/// other's join. So a block correlates at most one column per name: its first span (the anchor) on
-/// the trace id, and every other table joins the anchor inside the block.
-struct Block {
-    from: Vec<TableWithJoins>,
-    conds: Vec<Sql>,
-    outer_trace: Option<Sql>,
-    anchor: Option<Sql>,
-    lets: Lets,
-}
-
-impl Block {
-    fn new(outer_trace: Option<Sql>, lets: Lets) -> Block {
-        Block {
-            from: Vec::new(),
-            conds: Vec::new(),
-            outer_trace,
-            anchor: None,
-            lets,
-        }
-    }
-
-    /// Adds `spans AS alias` of the same trace.
-    fn add_span(&mut self, alias: &str) -> SpanVar {
-        self.add_table("spans", alias)
-    }
-
-    /// Adds `name AS alias` (a table with a `trace_id`) of the same trace.
-    fn add_table(&mut self, name: &str, alias: &str) -> SpanVar {
-        let v = SpanVar::table(alias);
-        self.from.push(table(name, alias));
-        let trace = v.col("trace_id");
-        match (&self.anchor, &self.outer_trace) {
-            (Some(a), _) => self.conds.push(eq(trace, a.clone())),
-            (None, outer) => {
-                if let Some(o) = outer {
-                    self.conds.push(eq(trace.clone(), o.clone()));
-                }
-                self.anchor = Some(trace);
-            }
-        }
-        v
-    }
-
-    fn into_expr(self) -> Sql {
-        if self.from.is_empty() {
-            return and(self.conds);
-        }
-        exists(
-            select(vec![item_expr(int(1))])
-                .from(self.from)
-                .filter(self.conds)
-                .query(),
-            false,
-        )
-    }
-}
-
-/// Whether a condition needs tables of its own (an inline selector or a tag), rather than being a
-/// plain expression over the lets' columns.
-fn needs_tables(c: &Condition) -> bool {
-    fn inline(s: &Selector) -> bool {
-        matches!(s, Selector::Inline { .. })
-    }
-    fn expr(e: &Expr) -> bool {
-        match e {
-            Expr::Literal(_) => false,
-            Expr::Field(f) => {
-                f.selector.as_ref().is_none_or(inline)
-                    || matches!(f.field.node, Field::Tag(_))
-                    || f.field.node.is_trace_field()
-            }
-            Expr::Neg { expr: x, .. } => expr(x),
-            Expr::Binary { left, right, .. } => expr(left) || expr(right),
-        }
-    }
-    match c {
-        Condition::Exists(t) => inline(&t.selector) || t.relation.as_ref().is_some_and(|r| inline(&r.target)),
-        Condition::Compare { left, right, .. } => expr(left) || expr(right),
-    }
-}
-
 /// Compiles one model.
 pub(crate) struct ModelCompiler<'m> {
-    model: &'m Model,
+    model: &'m TypedModel,
     ctx: Ctx,
     /// `w_i` CTEs: the let tuples (or traces) for which a `when` condition holds.
     when_ctes: Vec<(String, Query)>,
@@ -165,7 +69,7 @@ pub(crate) struct ModelQueries {
 }
 
 impl<'m> ModelCompiler<'m> {
-    pub fn new(model: &'m Model) -> Self {
+    pub fn new(model: &'m TypedModel) -> Self {
         ModelCompiler {
             model,
             ctx: Ctx::default(),
@@ -173,18 +77,10 @@ impl<'m> ModelCompiler<'m> {
         }
     }
 
-    fn let_index(&self, name: &Spanned<String>) -> CResult<usize> {
-        self.model
-            .lets
-            .iter()
-            .position(|l| l.name.node == name.node)
-            .ok_or_else(|| ModelError::new(name.span.range(), format!("unknown name `{}`", name.node)))
-    }
-
-    pub fn compile(mut self) -> CResult<ModelQueries> {
+    pub fn compile(mut self) -> ModelQueries {
         let model = self.model;
-        let let_names: Vec<String> = model.lets.iter().map(|l| l.name.node.clone()).collect();
-        let assignments = self.assignments()?;
+        let let_names: Vec<String> = model.lets.iter().map(|l| l.name.clone()).collect();
+        let assignments = self.assignments();
         let in_a: Vec<SpanVar> = (1..=let_names.len())
             .map(|i| SpanVar {
                 alias: "a".into(),
@@ -195,8 +91,8 @@ impl<'m> ModelCompiler<'m> {
         let mut selects = Vec::new();
         for (j, e) in model.expects.iter().enumerate() {
             let name = format!("e{}", j + 1);
-            expect_ctes.push((name.clone(), self.expect_counts(e, &in_a)?));
-            selects.push(self.violation_rows(j + 1, e, &name)?);
+            expect_ctes.push((name.clone(), self.expect_counts(e, &in_a)));
+            selects.push(self.violation_rows(j + 1, e, &name));
         }
         let tag_ctes = |values: fn(&str) -> Query| -> Vec<(String, Query)> {
             self.ctx
@@ -242,7 +138,7 @@ impl<'m> ModelCompiler<'m> {
                 .into_iter()
                 .map(|(n, q)| (n, rename_table(q, "a", STAGED_A))),
         );
-        Ok(ModelQueries {
+        ModelQueries {
             violations,
             stats,
             staged_assignments,
@@ -250,22 +146,22 @@ impl<'m> ModelCompiler<'m> {
             staged_stats: stats_of(STAGED_A),
             let_names,
             tag_keys: self.ctx.tag_keys.clone(),
-        })
+        }
     }
 
     /// `a`: the assignments of the lets (or the traces) for which `when` holds.
-    fn assignments(&mut self) -> CResult<Query> {
+    fn assignments(&mut self) -> Query {
         let model = self.model;
         if model.lets.is_empty() {
             let traces = select(vec![item_expr(name("trace_id"))])
                 .distinct()
                 .from(vec![table("spans", "spans")])
                 .query();
-            let conds = self.when_conditions(&[], &col("tr", "trace_id"))?;
-            return Ok(select(vec![item(col("tr", "trace_id"), "trace_id")])
+            let conds = self.when_conditions(&[], &col("tr", "trace_id"));
+            return select(vec![item(col("tr", "trace_id"), "trace_id")])
                 .from(vec![derived(traces, "tr")])
                 .filter(conds)
-                .query());
+                .query();
         }
         let vars: Vec<SpanVar> = (1..=model.lets.len())
             .map(|i| SpanVar::table(&format!("l{i}")))
@@ -278,39 +174,34 @@ impl<'m> ModelCompiler<'m> {
             if v.alias != vars[0].alias {
                 conds.push(eq(v.col("trace_id"), vars[0].col("trace_id")));
             }
-            let Selector::Inline { predicates, .. } = &l.selector else {
-                return Err(ModelError::new(l.span.range(), "a let must name span(...)"));
-            };
-            for p in predicates {
-                conds.push(self.ctx.predicate(p, v)?);
+            for p in &l.predicates {
+                conds.push(self.ctx.predicate(p, v));
             }
             for c in SPAN_COLS {
                 items.push(item(v.col(c), &format!("{}_{c}", v.alias)));
             }
         }
-        conds.extend(self.when_conditions(&vars, &vars[0].col("trace_id"))?);
-        Ok(select(items).from(from).filter(conds).query())
+        conds.extend(self.when_conditions(&vars, &vars[0].col("trace_id")));
+        select(items).from(from).filter(conds).query()
     }
 
-    fn when_conditions(&mut self, lets: &[SpanVar], trace: &Sql) -> CResult<Vec<Sql>> {
-        let Some(w) = &self.model.when else {
-            return Ok(Vec::new());
-        };
-        w.conditions.iter().map(|c| self.condition(c, lets, trace)).collect()
+    fn when_conditions(&mut self, lets: &[SpanVar], trace: &Sql) -> Vec<Sql> {
+        let model = self.model;
+        model.when.iter().map(|c| self.condition(c, lets, trace)).collect()
     }
 
     /// A `when` condition as a filter on the rows of `a` (whose lets and trace id are given).
-    fn condition(&mut self, c: &Condition, lets: &[SpanVar], trace: &Sql) -> CResult<Sql> {
+    fn condition(&mut self, c: &Condition, lets: &[SpanVar], trace: &Sql) -> Sql {
         if !needs_tables(c) {
             // Only the lets' own columns and constants: a plain filter.
             let mut block = Block::new(Some(trace.clone()), Lets::Outer(lets.to_vec()));
-            self.condition_into(c, &mut block)?;
-            return Ok(block.into_expr());
+            self.condition_into(c, &mut block);
+            return block.into_expr();
         }
         // Uncorrelated joins in a CTE of the let tuples (or traces) where the condition holds, then a
         // semi join on distinct column names (see `Block`).
         let mut block = Block::new(None, Lets::Local(vec![None; lets.len()]));
-        self.condition_into(c, &mut block)?;
+        self.condition_into(c, &mut block);
         let anchor = block.anchor.clone().expect("a condition with tables has an anchor");
         let mut items = vec![item(anchor, "trace_id")];
         let mut link = Vec::new();
@@ -332,95 +223,81 @@ impl<'m> ModelCompiler<'m> {
             .from(vec![table(&name, &x)])
             .filter(link)
             .query();
-        Ok(exists(q, false))
+        exists(q, false)
     }
 
-    fn condition_into(&mut self, c: &Condition, block: &mut Block) -> CResult<()> {
+    fn condition_into(&mut self, c: &Condition, block: &mut Block) {
         match c {
-            Condition::Exists(term) => {
-                let s = self.term_span(&term.selector, block)?;
-                if let Some(rel) = &term.relation {
-                    let t = self.term_span(&rel.target, block)?;
+            Condition::Exists { spans, relation: rel } => {
+                let s = self.term_span(spans, block);
+                if let Some(rel) = rel {
+                    let t = self.term_span(&rel.target, block);
                     block.conds.push(relation(rel.kind, &s, &t));
                 }
             }
-            Condition::Compare { left, op, right, span } => {
-                let l = self.value(left, block)?;
-                let r = self.value(right, block)?;
-                let c = self
-                    .ctx
-                    .compare(l, op.node, r)
-                    .map_err(|m| ModelError::new(span.range(), m))?;
-                block.conds.push(c);
+            Condition::Compare(c) => {
+                let l = self.value(&c.left, block);
+                let r = self.value(&c.right, block);
+                block.conds.push(compare(c, l, r));
             }
         }
-        Ok(())
     }
 
     /// The span a selector stands for inside `block`: a let, or a new existential span.
-    fn term_span(&mut self, sel: &Selector, block: &mut Block) -> CResult<SpanVar> {
+    fn term_span(&mut self, sel: &Spans, block: &mut Block) -> SpanVar {
         match sel {
-            Selector::Ref(name) => {
-                let j = self.let_index(name)?;
+            Spans::Let { index: j, .. } => {
+                let j = *j;
                 let existing = match &block.lets {
-                    Lets::Outer(vars) => return Ok(vars[j].clone()),
+                    Lets::Outer(vars) => return vars[j].clone(),
                     Lets::Local(slots) => slots[j].clone(),
                 };
                 if let Some(v) = existing {
-                    return Ok(v);
+                    return v;
                 }
                 let v = block.add_span(&format!("l{}", j + 1));
-                let Selector::Inline { predicates, .. } = &self.model.lets[j].selector else {
-                    return Err(ModelError::new(name.span.range(), "a let must name span(...)"));
-                };
-                for p in predicates {
-                    let c = self.ctx.predicate(p, &v)?;
+                for p in &self.model.lets[j].predicates {
+                    let c = self.ctx.predicate(p, &v);
                     block.conds.push(c);
                 }
                 if let Lets::Local(slots) = &mut block.lets {
                     slots[j] = Some(v.clone());
                 }
-                Ok(v)
+                v
             }
-            Selector::Inline { predicates, .. } => {
+            Spans::Inline(predicates) => {
                 let alias = self.ctx.fresh("v");
                 let v = block.add_span(&alias);
                 for p in predicates {
-                    let c = self.ctx.predicate(p, &v)?;
+                    let c = self.ctx.predicate(p, &v);
                     block.conds.push(c);
                 }
-                Ok(v)
+                v
             }
         }
     }
 
     /// The spans matching expect `e` for the assignment whose lets are `lets` (columns of `left`):
     /// a derived table of candidate spans, and the join condition tying them to the assignment.
-    fn expect_matches(&mut self, e: &Expect, left: &str, lets: &[SpanVar], alias: &str) -> CResult<(Query, Sql)> {
+    fn expect_matches(&mut self, e: &TypedExpect, left: &str, lets: &[SpanVar], alias: &str) -> (Query, Sql) {
         let s = SpanVar::table("s");
         let m = SpanVar::table(alias);
         let mut filter = Vec::new();
         let mut on = vec![eq(m.col("trace_id"), col(left, "trace_id"))];
-        match &e.term.selector {
-            Selector::Ref(name) => {
-                let i = self.let_index(name)?;
-                on.push(eq(m.col("span_id"), lets[i].col("span_id")));
-            }
-            Selector::Inline { predicates, .. } => {
+        match &e.spans {
+            Spans::Let { index, .. } => on.push(eq(m.col("span_id"), lets[*index].col("span_id"))),
+            Spans::Inline(predicates) => {
                 for p in predicates {
-                    filter.push(self.ctx.predicate(p, &s)?);
+                    filter.push(self.ctx.predicate(p, &s));
                 }
             }
         }
-        if let Some(rel) = &e.term.relation {
+        if let Some(rel) = &e.relation {
             match &rel.target {
-                Selector::Ref(name) => {
-                    let i = self.let_index(name)?;
-                    on.push(relation(rel.kind, &m, &lets[i]));
-                }
-                Selector::Inline { .. } => {
+                Spans::Let { index, .. } => on.push(relation(rel.kind, &m, &lets[*index])),
+                Spans::Inline(_) => {
                     let mut block = Block::new(Some(s.col("trace_id")), Lets::Outer(Vec::new()));
-                    let t = self.term_span(&rel.target, &mut block)?;
+                    let t = self.term_span(&rel.target, &mut block);
                     block.conds.push(relation(rel.kind, &s, &t));
                     filter.push(block.into_expr());
                 }
@@ -429,14 +306,14 @@ impl<'m> ModelCompiler<'m> {
         let mut cols = vec![item(s.col("trace_id"), "trace_id")];
         cols.extend(SPAN_COLS.iter().map(|c| item(s.col(c), c)));
         let matches = select(cols).from(vec![table("spans", "s")]).filter(filter).query();
-        Ok((matches, and(on)))
+        (matches, and(on))
     }
 
     /// `e_j`: per assignment, the number of spans matching the expect (and the lets' columns, which
     /// the witness lookup needs). Only a count: collecting the ids of every assignment's matches
     /// (an ordered `string_agg` over millions of groups) cost far more than the joins.
-    fn expect_counts(&mut self, e: &Expect, in_a: &[SpanVar]) -> CResult<Query> {
-        let (matches, on) = self.expect_matches(e, "a", in_a, "m")?;
+    fn expect_counts(&mut self, e: &TypedExpect, in_a: &[SpanVar]) -> Query {
+        let (matches, on) = self.expect_matches(e, "a", in_a, "m");
         let mut items = vec![item(col("a", "trace_id"), "trace_id")];
         let mut group = vec![col("a", "trace_id")];
         for v in in_a {
@@ -450,12 +327,12 @@ impl<'m> ModelCompiler<'m> {
         }
         items.push(item(call("count", vec![col("m", "span_id")]), "matched"));
         let from = left_join(table("a", "a"), derived(matches, "m"), on);
-        Ok(select(items).from(vec![from]).group_by(group).query())
+        select(items).from(vec![from]).group_by(group).query()
     }
 
     /// The violation rows of expect `j`: its failing assignments from `e_j`, with the ids of the
     /// spans that matched, looked up again for these few rows only.
-    fn violation_rows(&mut self, j: usize, e: &Expect, cte: &str) -> CResult<Query> {
+    fn violation_rows(&mut self, j: usize, e: &TypedExpect, cte: &str) -> Query {
         let matched = col(cte, "matched");
         let fails = match e.quantifier {
             Quantifier::Some => binary(matched, BinaryOperator::Lt, int(1)),
@@ -474,16 +351,16 @@ impl<'m> ModelCompiler<'m> {
                 prefix: Some(format!("l{i}")),
             })
             .collect();
-        let (matches, on) = self.expect_matches(e, "f", &in_f, "w")?;
+        let (matches, on) = self.expect_matches(e, "f", &in_f, "w");
         let mut items = vec![
-            item(string(&self.model.title.node), "model"),
+            item(string(&self.model.title), "model"),
             item(int(j as i64), "clause"),
             item(col("f", "trace_id"), "trace_id"),
         ];
         let mut group = vec![col("f", "trace_id")];
         for (i, l) in self.model.lets.iter().enumerate() {
             let id = col("f", &format!("l{}_span_id", i + 1));
-            items.push(item(id.clone(), &format!("let_{}", l.name.node)));
+            items.push(item(id.clone(), &format!("let_{}", l.name)));
             group.push(id);
         }
         items.push(item(col("f", "matched"), "matched"));
@@ -497,76 +374,44 @@ impl<'m> ModelCompiler<'m> {
             "witnesses",
         ));
         let from = left_join(derived(failing, "f"), derived(matches, "w"), on);
-        Ok(select(items).from(vec![from]).group_by(group).query())
+        select(items).from(vec![from]).group_by(group).query()
     }
 
     /// A `when` expression.
-    fn value(&mut self, e: &Expr, block: &mut Block) -> CResult<Val> {
+    fn value(&mut self, e: &Value, block: &mut Block) -> Val {
         match e {
-            Expr::Literal(l) => Ok(literal(&l.node)),
-            Expr::Field(f) => {
-                if f.field.node.is_trace_field() {
-                    // `trace.F`, or `X.trace.F` for the trace of X (the same trace).
-                    if let Some(sel) = &f.selector {
-                        self.term_span(sel, block)?;
+            Value::Literal { literal, .. } => Val::Plain(literal_sql(literal)),
+            Value::Field(f) => {
+                // `trace.F` has no span; `X.trace.F` is the trace of X (the same trace), X joined.
+                let s = f.spans.as_ref().map(|sel| self.term_span(sel, block));
+                match (&f.access, s) {
+                    (Access::Trace(column), _) => {
+                        self.ctx.need_traces = true;
+                        let t = self.ctx.fresh("t");
+                        let tv = block.add_table("traces", &t);
+                        Val::Plain(tv.col(column))
                     }
-                    self.ctx.need_traces = true;
-                    let t = self.ctx.fresh("t");
-                    let tv = block.add_table("traces", &t);
-                    let ty = field_ty(&f.field.node).map_err(|m| ModelError::new(f.field.span.range(), m))?;
-                    return Ok(Val::Plain {
-                        ty,
-                        sql: tv.col(trace_column(&f.field.node)),
-                        computed: false,
-                        text: None,
-                    });
-                }
-                let Some(sel) = &f.selector else {
-                    return Err(ModelError::new(f.span.range(), "a field needs a span"));
-                };
-                let s = self.term_span(sel, block)?;
-                if let Field::Tag(key) = &f.field.node {
-                    let cte = self.ctx.tag_cte(key);
-                    let g = self.ctx.fresh("g");
-                    block.from.push(table(&cte, &g));
-                    block.conds.push(eq(col(&g, "trace_id"), s.col("trace_id")));
-                    block.conds.push(eq(col(&g, "span_id"), s.col("span_id")));
-                    return Ok(Val::Tag(g));
-                }
-                let ty = field_ty(&f.field.node).map_err(|m| ModelError::new(f.field.span.range(), m))?;
-                let column = f.field.node.column().expect("span fields have a column");
-                Ok(Val::Plain {
-                    ty,
-                    sql: s.col(column),
-                    computed: false,
-                    text: None,
-                })
-            }
-            Expr::Neg { expr, span } => {
-                let v = self.value(expr, block)?;
-                let ty = match v.ty() {
-                    Ty::Num | Ty::Tag => Ty::Num,
-                    Ty::Dur => Ty::Dur,
-                    other => {
-                        return Err(ModelError::new(
-                            span.range(),
-                            format!("cannot negate {}", other.describe()),
-                        ))
+                    (Access::Tag(key), Some(s)) => {
+                        let cte = self.ctx.tag_cte(key);
+                        let g = self.ctx.fresh("g");
+                        block.from.push(table(&cte, &g));
+                        block.conds.push(eq(col(&g, "trace_id"), s.col("trace_id")));
+                        block.conds.push(eq(col(&g, "span_id"), s.col("span_id")));
+                        Val::Tag(g)
                     }
-                };
-                Ok(Val::Plain {
-                    ty,
-                    sql: neg(cast_double(v.number())),
-                    computed: true,
-                    text: None,
-                })
+                    (Access::Column(column), Some(s)) => Val::Plain(s.col(column)),
+                    (_, None) => unreachable!("the typing pass gives a span field its spans"),
+                }
             }
-            Expr::Binary { op, left, right, span } => {
-                let l = self.value(left, block)?;
-                let r = self.value(right, block)?;
-                let ty = arith_ty(*op, l.ty(), r.ty()).map_err(|m| ModelError::new(span.range(), m))?;
-                let (lsql, rsql) = (cast_double(l.number()), cast_double(r.number()));
-                let sql = match op {
+            Value::Neg { expr, .. } => {
+                let v = self.value(expr, block);
+                Val::Plain(neg(cast_double(v.number(expr))))
+            }
+            Value::Arith { op, left, right, .. } => {
+                let l = self.value(left, block);
+                let r = self.value(right, block);
+                let (lsql, rsql) = (cast_double(l.number(left)), cast_double(r.number(right)));
+                Val::Plain(match op {
                     ArithOp::Add => binary(lsql, BinaryOperator::Plus, rsql),
                     ArithOp::Sub => binary(lsql, BinaryOperator::Minus, rsql),
                     ArithOp::Mul => binary(lsql, BinaryOperator::Multiply, rsql),
@@ -576,12 +421,6 @@ impl<'m> ModelCompiler<'m> {
                         let zero = eq(rsql.clone(), float(0.0));
                         binary(lsql, BinaryOperator::Divide, case_when(zero, null(), rsql))
                     }
-                };
-                Ok(Val::Plain {
-                    ty,
-                    sql,
-                    computed: true,
-                    text: None,
                 })
             }
         }

@@ -3,8 +3,9 @@
 use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr as Sql, Query, SelectItem};
 
 use super::sql::*;
-use super::types::{cmp_kind, field_ty, literal_ty, mirror, CmpKind, Ty};
-use crate::model::ast::*;
+use super::typed::{Access, Comparison, Value};
+use super::types::{mirror, CmpKind, Ty};
+use crate::model::ast::{CmpOp, Literal, RelationKind};
 use crate::model::ModelError;
 
 pub(crate) type CResult<T> = Result<T, ModelError>;
@@ -33,40 +34,37 @@ impl SpanVar {
     }
 }
 
-/// A compiled value: its type and SQL, or a tag row alias.
+/// A compiled value: its SQL, or a tag row alias (whose columns hold the value per type).
 // A value lives only while one comparison is compiled; boxing the SQL tree would buy nothing.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Val {
-    Plain {
-        ty: Ty,
-        sql: Sql,
-        /// The result of arithmetic (a DOUBLE), rather than a column or constant.
-        computed: bool,
-        /// The text, when the value is a string constant (patterns, enum checks).
-        text: Option<String>,
-    },
+    Plain(Sql),
     Tag(String),
 }
 
 impl Val {
-    pub fn ty(&self) -> Ty {
+    /// The value as a number: timestamps as BIGINT nanoseconds, tags as their numeric value.
+    /// `typed` is the value this is the SQL of.
+    pub fn number(&self, typed: &Value) -> Sql {
         match self {
-            Val::Plain { ty, .. } => *ty,
-            Val::Tag(_) => Ty::Tag,
+            Val::Plain(sql) if typed.ty() == Ty::Ts && !typed.computed() => cast_bigint(sql.clone()),
+            Val::Plain(sql) => sql.clone(),
+            Val::Tag(g) => col(g, "num"),
         }
     }
 
-    /// The value as a number: timestamps as BIGINT nanoseconds, tags as their numeric value.
-    pub fn number(&self) -> Sql {
+    /// The value compared as it is (a tag by its text).
+    fn plain(&self) -> Sql {
         match self {
-            Val::Plain {
-                ty: Ty::Ts,
-                sql,
-                computed: false,
-                ..
-            } => cast_bigint(sql.clone()),
-            Val::Plain { sql, .. } => sql.clone(),
-            Val::Tag(g) => col(g, "num"),
+            Val::Plain(sql) => sql.clone(),
+            Val::Tag(g) => col(g, "str_value"),
+        }
+    }
+
+    fn tag(&self) -> &str {
+        match self {
+            Val::Tag(g) => g,
+            Val::Plain(_) => unreachable!("the typing pass puts a tag where the comparison needs one"),
         }
     }
 }
@@ -98,151 +96,81 @@ impl Ctx {
         format!("tag_{}", i + 1)
     }
 
-    /// `FIELD OP LITERAL` on span `s`.
-    pub fn predicate(&mut self, p: &Predicate, s: &SpanVar) -> CResult<Sql> {
-        let err = |m: String| ModelError::new(p.span.range(), m);
-        let lit = literal(&p.value.node);
-        if let Field::Tag(key) = &p.field.node {
-            let cte = self.tag_cte(key);
-            let g = self.fresh("g");
-            let link = vec![
-                eq(col(&g, "trace_id"), s.col("trace_id")),
-                eq(col(&g, "span_id"), s.col("span_id")),
-            ];
-            let c = self.compare(Val::Tag(g.clone()), p.op.node, lit).map_err(err)?;
-            let mut conds = link;
-            conds.push(c);
-            let q = select(vec![item_expr(int(1))])
-                .from(vec![table(&cte, &g)])
-                .filter(conds)
-                .query();
-            return Ok(exists(q, false));
+    /// A typed predicate (`FIELD OP LITERAL`) on span `s`.
+    pub fn predicate(&mut self, p: &Comparison, s: &SpanVar) -> Sql {
+        let Value::Field(field) = &p.left else {
+            unreachable!("a predicate compares a field of the span")
+        };
+        let lit = literal(&p.right);
+        match &field.access {
+            Access::Tag(key) => {
+                let cte = self.tag_cte(key);
+                let g = self.fresh("g");
+                let mut conds = vec![
+                    eq(col(&g, "trace_id"), s.col("trace_id")),
+                    eq(col(&g, "span_id"), s.col("span_id")),
+                ];
+                conds.push(compare(p, Val::Tag(g.clone()), lit));
+                let q = select(vec![item_expr(int(1))])
+                    .from(vec![table(&cte, &g)])
+                    .filter(conds)
+                    .query();
+                exists(q, false)
+            }
+            Access::Trace(column) => {
+                // The span's trace: its row of `traces`.
+                self.need_traces = true;
+                let t = self.fresh("t");
+                let c = compare(p, Val::Plain(col(&t, column)), lit);
+                let q = select(vec![item_expr(int(1))])
+                    .from(vec![table("traces", &t)])
+                    .filter(vec![eq(col(&t, "trace_id"), s.col("trace_id")), c])
+                    .query();
+                exists(q, false)
+            }
+            Access::Column(column) => compare(p, Val::Plain(s.col(column)), lit),
         }
-        let ty = field_ty(&p.field.node).map_err(|m| ModelError::new(p.field.span.range(), m))?;
-        if p.field.node.is_trace_field() {
-            // The span's trace: its row of `traces`.
-            self.need_traces = true;
-            let t = self.fresh("t");
-            let v = Val::Plain {
-                ty,
-                sql: col(&t, trace_column(&p.field.node)),
-                computed: false,
-                text: None,
-            };
-            let c = self.compare(v, p.op.node, lit).map_err(err)?;
-            let q = select(vec![item_expr(int(1))])
-                .from(vec![table("traces", &t)])
-                .filter(vec![eq(col(&t, "trace_id"), s.col("trace_id")), c])
-                .query();
-            return Ok(exists(q, false));
-        }
-        let column = p.field.node.column().expect("span fields have a column");
-        let v = Val::Plain {
-            ty,
-            sql: s.col(column),
-            computed: false,
-            text: None,
-        };
-        self.compare(v, p.op.node, lit).map_err(err)
-    }
-
-    /// `left op right`, type-checked.
-    pub fn compare(&self, left: Val, op: CmpOp, right: Val) -> Result<Sql, String> {
-        // Put a lone tag on the left so the typing rules need one orientation.
-        let (left, op, right) = if right.ty() == Ty::Tag && left.ty() != Ty::Tag {
-            if matches!(op, CmpOp::Match | CmpOp::Contains) {
-                return Err(format!("`{}` needs the tag or string on its left", op.as_str()));
-            }
-            (right, mirror(op), left)
-        } else {
-            (left, op, right)
-        };
-        let right_text = match &right {
-            Val::Plain { text, .. } => text.clone(),
-            Val::Tag(_) => None,
-        };
-        let kind = cmp_kind(left.ty(), op, right.ty(), right_text.is_some())?;
-        // Numbers, durations and timestamps that were computed (DOUBLE) compare as numbers.
-        let computed = |v: &Val| matches!(v, Val::Plain { computed: true, .. });
-        let kind = if kind == CmpKind::Same && (computed(&left) || computed(&right)) {
-            CmpKind::Numeric
-        } else {
-            kind
-        };
-        check_enum_text(&left, &right)?;
-        check_enum_text(&right, &left)?;
-        if let (CmpOp::Match, Some(p)) = (op, &right_text) {
-            regex::Regex::new(p).map_err(|e| {
-                // The regex crate's message draws its own caret over several lines; keep the reason.
-                let text = e.to_string();
-                let reason = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-                format!("invalid regular expression: {}", reason.trim_start_matches("error: "))
-            })?;
-        }
-        let plain = |v: &Val| match v {
-            Val::Plain { sql, .. } => sql.clone(),
-            Val::Tag(g) => col(g, "str_value"),
-        };
-        Ok(match kind {
-            CmpKind::Same => text_or_cmp(plain(&left), op, plain(&right), right_text.as_deref()),
-            CmpKind::Numeric => cmp(left.number(), op, right.number()),
-            CmpKind::TagStr => {
-                let Val::Tag(g) = &left else { unreachable!() };
-                text_or_cmp(col(g, "str_value"), op, plain(&right), right_text.as_deref())
-            }
-            CmpKind::TagNum => {
-                let Val::Tag(g) = &left else { unreachable!() };
-                cmp(col(g, "num"), op, right.number())
-            }
-            CmpKind::TagBool => {
-                let Val::Tag(g) = &left else { unreachable!() };
-                cmp(col(g, "bool_value"), op, plain(&right))
-            }
-            CmpKind::TagTag => {
-                let (Val::Tag(a), Val::Tag(b)) = (&left, &right) else {
-                    unreachable!()
-                };
-                or(["num", "str_value", "bool_value"]
-                    .iter()
-                    .map(|c| cmp(col(a, c), op, col(b, c)))
-                    .collect())
-            }
-        })
     }
 }
 
-/// An enum field compared with a string constant: the constant must be one of its values.
-fn check_enum_text(a: &Val, b: &Val) -> Result<(), String> {
-    if let (Val::Plain { ty: Ty::Enum, .. }, Val::Plain { text: Some(t), .. }) = (a, b) {
-        let all = [
-            crate::model::ast::KIND_VALUES.as_slice(),
-            crate::model::ast::STATUS_VALUES.as_slice(),
-        ];
-        if !all.iter().any(|vals| vals.contains(&t.as_str())) {
-            return Err(format!(
-                "{t:?} is not a kind ({}) or a status ({})",
-                crate::model::ast::KIND_VALUES.join(", "),
-                crate::model::ast::STATUS_VALUES.join(", ")
-            ));
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn literal(l: &Literal) -> Val {
-    let (sql, text) = match l {
-        Literal::Str(s) => (string(s), Some(s.clone())),
-        Literal::Int(n) => (int(*n), None),
-        Literal::Float(x) => (float(*x), None),
-        Literal::Duration(ns) => (int(*ns), None),
-        Literal::Bool(b) => (boolean(*b), None),
-        Literal::Enum(s) => (string(s), None),
+/// The SQL of a typed comparison whose sides compiled to `left` and `right`.
+pub(crate) fn compare(c: &Comparison, left: Val, right: Val) -> Sql {
+    let (left, right, typed_left, typed_right, op) = match c.swapped {
+        true => (right, left, &c.right, &c.left, mirror(c.op)),
+        false => (left, right, &c.left, &c.right, c.op),
     };
-    Val::Plain {
-        ty: literal_ty(l),
-        sql,
-        computed: false,
-        text,
+    let right_text = typed_right.text();
+    match c.how {
+        CmpKind::Same => text_or_cmp(left.plain(), op, right.plain(), right_text),
+        CmpKind::Numeric => cmp(left.number(typed_left), op, right.number(typed_right)),
+        CmpKind::TagStr => text_or_cmp(col(left.tag(), "str_value"), op, right.plain(), right_text),
+        CmpKind::TagNum => cmp(col(left.tag(), "num"), op, right.number(typed_right)),
+        CmpKind::TagBool => cmp(col(left.tag(), "bool_value"), op, right.plain()),
+        CmpKind::TagTag => {
+            let (a, b) = (left.tag(), right.tag());
+            or(["num", "str_value", "bool_value"]
+                .iter()
+                .map(|c| cmp(col(a, c), op, col(b, c)))
+                .collect())
+        }
+    }
+}
+
+/// A constant's SQL.
+pub(crate) fn literal(v: &Value) -> Val {
+    let Value::Literal { literal, .. } = v else {
+        unreachable!("a predicate compares with a constant")
+    };
+    Val::Plain(literal_sql(literal))
+}
+
+pub(crate) fn literal_sql(l: &Literal) -> Sql {
+    match l {
+        Literal::Str(s) | Literal::Enum(s) => string(s),
+        Literal::Int(n) => int(*n),
+        Literal::Float(x) => float(*x),
+        Literal::Duration(ns) => int(*ns),
+        Literal::Bool(b) => boolean(*b),
     }
 }
 
@@ -358,17 +286,6 @@ pub(crate) fn shared_tag_values(key: &str) -> Query {
     select(vec![SelectItem::Wildcard(Default::default())])
         .from(vec![table(&shared_tag_table(key), "st")])
         .query()
-}
-
-/// The `traces` column of a trace field.
-pub(crate) fn trace_column(field: &Field) -> &'static str {
-    match field {
-        Field::TraceDuration => "duration",
-        Field::TraceSpanCount => "span_count",
-        Field::TraceServiceCount => "service_count",
-        Field::TraceRootName => "root_name",
-        _ => unreachable!("only trace fields"),
-    }
 }
 
 /// `traces`: one row per trace with its trace-level values. `duration` runs from the earliest start

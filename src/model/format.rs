@@ -138,15 +138,28 @@ impl Display for When {
 
 impl Display for Expect {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str("expect ")?;
-        match self.quantifier {
-            Quantifier::Some => {}
-            Quantifier::No => f.write_str("no ")?,
-            Quantifier::Exactly(n) => write!(f, "{n} ")?,
-            Quantifier::AtLeast(n) => write!(f, "at least {n} ")?,
-            Quantifier::AtMost(n) => write!(f, "at most {n} ")?,
-        }
+        write!(f, "expect {}", self.quantifier)?;
         inner(f, &self.term)
+    }
+}
+
+impl Display for Quantifier {
+    /// The quantifier as written between `expect` and the selector, with its trailing space
+    /// (nothing for the default, at least one).
+    ///
+    /// ```
+    /// use tracecheck::model::ast::Quantifier;
+    /// assert_eq!(format!("expect {}span()", Quantifier::AtMost(2)), "expect at most 2 span()");
+    /// assert_eq!(Quantifier::Some.to_string(), "");
+    /// ```
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Quantifier::Some => Ok(()),
+            Quantifier::No => f.write_str("no "),
+            Quantifier::Exactly(n) => write!(f, "{n} "),
+            Quantifier::AtLeast(n) => write!(f, "at least {n} "),
+            Quantifier::AtMost(n) => write!(f, "at most {n} "),
+        }
     }
 }
 

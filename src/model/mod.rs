@@ -59,11 +59,25 @@ pub use parser::parse_file;
 /// assert_eq!(tracecheck::model::parse_named("r.model", "model \"m\" { expect span() }").unwrap().items.len(), 1);
 /// ```
 pub fn parse_named(name: &str, source: &str) -> crate::Result<File> {
-    parse_file(source).map_err(|error| crate::Error::Model {
+    parse_file(source).map_err(in_file(name, source))
+}
+
+/// A model error placed in its file (`name`, text `source`), so it renders with the offending
+/// text underlined.
+///
+/// ```
+/// let src = r#"model "m" { expect span(duration > 5) }"#;
+/// let file = tracecheck::model::parse_file(src).unwrap();
+/// let tracecheck::model::Item::Model(m) = &file.items[0] else { unreachable!() };
+/// let err = tracecheck::compile::type_model(m).map_err(tracecheck::model::in_file("m.model", src));
+/// assert!(err.unwrap_err().to_string().starts_with("m.model:1:25: cannot compare"));
+/// ```
+pub fn in_file<'a>(name: &'a str, source: &'a str) -> impl Fn(ModelError) -> crate::Error + 'a {
+    move |error| crate::Error::Model {
         file: name.to_string(),
         source_text: source.to_string(),
         error: error.into(),
-    })
+    }
 }
 
 /// Reads and parses a model file: its name as given, its text (for reports and compiled SQL) and

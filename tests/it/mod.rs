@@ -14,6 +14,7 @@ mod compact;
 mod conversion_pairs;
 mod crash;
 mod differential;
+mod explain;
 mod fetch;
 mod fixtures;
 mod formats;
