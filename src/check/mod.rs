@@ -179,6 +179,26 @@ pub fn compile_file(path: &str, source: &str, file: &File) -> Result<Vec<Compile
         .collect()
 }
 
+/// Reads, parses and compiles model files, each named as given, before any data is read (so a
+/// typo fails in milliseconds): the one way the commands (`check`, `explain`, `watch`) load models.
+///
+/// ```
+/// let files = tracecheck::check::compile_files(&["queries/bank.model".into()]).unwrap();
+/// assert_eq!(files[0].0, "queries/bank.model");
+/// assert_eq!(files[0].1.len(), 7);
+/// assert!(tracecheck::check::compile_files(&["no/such.model".into()]).is_err());
+/// ```
+pub fn compile_files(paths: &[std::path::PathBuf]) -> Result<Vec<(String, Vec<Compiled>)>> {
+    paths
+        .iter()
+        .map(|path| {
+            let (name, source, file) = crate::model::read_file(path)?;
+            let blocks = compile_file(&name, &source, &file)?;
+            Ok((name, blocks))
+        })
+        .collect()
+}
+
 /// Runs the compiled blocks of one file. `baseline` is the data that `baseline` thresholds refer to.
 pub async fn check_compiled(
     path: &str,

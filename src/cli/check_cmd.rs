@@ -8,7 +8,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use tracecheck::check::{check_compiled_in_passes, compile_file, Compiled, DataNames, Report};
+use tracecheck::check::{check_compiled_in_passes, compile_files, Compiled, DataNames, Report};
 use tracecheck::engine::Engine;
 use tracecheck::ingest::{decode_bytes, decode_file, Span};
 use tracecheck::pipeline::expand_inputs;
@@ -105,12 +105,7 @@ pub async fn run(a: Args) -> Result<u8> {
         return run_expect(&a, expect).await;
     }
     // Every file is parsed and compiled before any data is read: a typo fails in milliseconds.
-    let mut compiled = Vec::new();
-    for path in &a.models {
-        let (name, source, file) = tracecheck::model::read_file(path)?;
-        let models = compile_file(&name, &source, &file)?;
-        compiled.push((name, models));
-    }
+    let compiled = compile_files(&a.models)?;
     let ctx = if stdin == 1 {
         let spans = decode_in_memory(&a.engine.engine, &a.data, "--data -")?;
         engine::open_spans(spans).await?

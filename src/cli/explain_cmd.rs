@@ -11,7 +11,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::Query;
-use tracecheck::check::{compile_file, Compiled};
+use tracecheck::check::{compile_files, Compiled};
 use tracecheck::model::{in_file, Item};
 use tracecheck::{compile, engine, Error, Result};
 
@@ -59,9 +59,8 @@ pub async fn run(a: Args) -> Result<u8> {
         return explain_stage(&a.models, a.stage);
     }
     let mut queries = Vec::new();
-    for path in &a.models {
-        let (name, source, file) = tracecheck::model::read_file(path)?;
-        for block in compile_file(&name, &source, &file)? {
+    for (name, blocks) in compile_files(&a.models)? {
+        for block in blocks {
             // SQL comments cannot end early: a title holding a newline is printed on one line.
             match block {
                 Compiled::Model(_, c) => {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracecheck::check::{compile_file, Compiled};
+use tracecheck::check::compile_files;
 use tracecheck::collect::DatasetSink;
 use tracecheck::observe::Observer;
 use tracecheck::watch::{serve_metrics, CheckSink, Emitter, Metrics, WebhookNotice};
@@ -71,12 +71,7 @@ pub async fn run(a: Args) -> Result<u8> {
         }
     }
     // Every model is compiled before anything listens: a typo fails at once.
-    let mut files = Vec::new();
-    for path in &a.models {
-        let (name, source, file) = tracecheck::model::read_file(path)?;
-        let blocks: Vec<Compiled> = compile_file(&name, &source, &file)?;
-        files.push((name, blocks));
-    }
+    let files = compile_files(&a.models)?;
     let dataset = match &a.output {
         Some(p) => Some(DatasetSink::open(
             p,
