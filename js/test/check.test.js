@@ -147,7 +147,7 @@ test('a vacuous model: check reports it, assertHolds fails, --strict fails the c
   });
   // A model that applies next to it: the assertion passes, and fails only with strict.
   await assertHolds([NO_COMMIT, TRANSFERS], capture);
-  await rejectsWithMessage(assertHolds([NO_COMMIT, TRANSFERS], capture, { strict: true }), /^tracecheck: 2 of 2 rules raised a warning, a failure with --strict \(/);
+  await rejectsWithMessage(assertHolds([NO_COMMIT, TRANSFERS], capture, { strict: true }), /^tracecheck: 2 of 2 rules raised a warning, a failure in strict mode \(/);
 });
 
 test('a model that does not parse fails with its position', async () => {

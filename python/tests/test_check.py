@@ -106,7 +106,7 @@ def test_strict() -> None:
     assert check([NO_COMMIT, vacuous], capture).holds
     assert not check([NO_COMMIT, vacuous], capture, strict=True).holds
     assert_holds([NO_COMMIT, vacuous], capture)
-    with pytest.raises(TracecheckFailure, match=r"^tracecheck: 2 of 2 rules raised a warning, a failure with --strict"):
+    with pytest.raises(TracecheckFailure, match=r"^tracecheck: 2 of 2 rules raised a warning, a failure in strict mode"):
         assert_holds([NO_COMMIT, vacuous], capture, strict=True)
 
 

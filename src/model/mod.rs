@@ -81,7 +81,8 @@ pub fn in_file<'a>(name: &'a str, source: &'a str) -> impl Fn(ModelError) -> cra
 }
 
 /// Reads and parses a model file: its name as given, its text (for reports and compiled SQL) and
-/// the AST. The one way the commands (`check`, `explain`, `watch`) load a model file.
+/// the AST. The commands (`check`, `explain`, `watch`) load model files through
+/// `check::compile_files`, which calls this.
 ///
 /// ```
 /// let (name, source, file) = tracecheck::model::read_file("queries/bank.model".as_ref()).unwrap();

@@ -96,7 +96,7 @@ pub(crate) fn holds_failure(report: &Report, models: &[Models], traces: &Traces,
         out.styled(
             Style::Red,
             format!(
-                "tracecheck: {warned} of {total} rule{} raised a warning, a failure with --strict",
+                "tracecheck: {warned} of {total} rule{} raised a warning, a failure in strict mode",
                 plural(total)
             ),
         );

@@ -187,7 +187,7 @@ async fn verdict(models: impl IntoModels, capture: &SpanCapture, expect: Expect)
 /// // One model applied: it passes, unless strict.
 /// assert!(verdict_on_spans(&models, spans.clone(), Expect::Holds, false).await?.is_ok());
 /// let failure = verdict_on_spans(&models, spans, Expect::Holds, true).await?.unwrap_err();
-/// assert!(failure.message().starts_with("tracecheck: 1 of 2 rules raised a warning, a failure with --strict (<text>, <text>;"));
+/// assert!(failure.message().starts_with("tracecheck: 1 of 2 rules raised a warning, a failure in strict mode (<text>, <text>;"));
 /// assert!(failure.message().contains("vacuous \"m\": `when` never held"));
 /// # Ok(()) }
 /// # tokio::runtime::Runtime::new().unwrap().block_on(f()).unwrap();

@@ -333,7 +333,7 @@ fn vacuity_fails_holds_when_nothing_applied_and_with_strict() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let message = text(&out.stdout);
     assert!(
-        message.contains("rules raised a warning, a failure with --strict"),
+        message.contains("rules raised a warning, a failure in strict mode"),
         "{message}"
     );
     assert!(message.contains("\nvacuous \"Commits never fail\": "), "{message}");

@@ -798,9 +798,26 @@ fn run(mut runner: TestRunner) {
     }
 }
 
+/// The cases are split over one thread per core, each with its own runner (and random seed): the
+/// test is the suite's longest and runs last, alone, when the other tests are done.
 #[test]
 fn sql_agrees_with_reference() {
-    run(TestRunner::new(config(cases())));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    let total = cases();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let share = total / threads + u32::from(i < total % threads);
+                scope.spawn(move || run(TestRunner::new(config(share))))
+            })
+            .collect();
+        for handle in handles {
+            // A failing share panics with its minimal case: raise that panic, message and all.
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
 }
 
 /// A span of a hand-written case, at `start`..`end` ms after `BASE_NS`.

@@ -198,7 +198,7 @@ captured:
   // Next to models that apply, a vacuous one passes, unless strict.
   await assertHolds([BANK_MODEL, transfers], capture);
   const strict = await failureMessage(assertHolds([BANK_MODEL, transfers], capture, { strict: true }));
-  assert.match(strict, /^tracecheck: \d+ of 8 rules raised a warning, a failure with --strict \(/);
+  assert.match(strict, /^tracecheck: \d+ of 8 rules raised a warning, a failure in strict mode \(/);
   assert.match(strict, /\nvacuous "Transfers are committed": `when` never held in this data/);
 });
 

@@ -198,7 +198,7 @@ def test_a_vacuous_model_is_reported_as_such(tracecheck_capture: Capture) -> Non
     with pytest.raises(TracecheckFailure) as failed:
         assert_holds([BANK_MODEL, AUDIT], tracecheck_capture, strict=True)
     message = str(failed.value)
-    assert message.startswith("tracecheck: 6 of 8 rules raised a warning, a failure with --strict ("), message
+    assert message.startswith("tracecheck: 6 of 8 rules raised a warning, a failure in strict mode ("), message
     assert f"{os.path.abspath(BANK_MODEL)}, <text>; 6 spans in 1 trace)" in message.splitlines()[0]
     assert '\nvacuous "Transfers are audited": ' in message
     assert '\nvacuous "Commits never fail": ' in message
