@@ -92,7 +92,7 @@ pub async fn run(a: Args) -> Result<u8> {
             }
             None
         }
-        false => Some(engine::open_on(&a.engine.engine, &a.data).await?),
+        false => Some(a.engine.open(&a.data).await?),
     };
     let mut out = std::io::stdout().lock();
     for (heading, query) in queries {
@@ -150,7 +150,7 @@ async fn explain_traceql(a: &Args, text: &str) -> Result<u8> {
     let parsed = tracecheck::traceql::parse(text).map_err(|e| e.into_error("query", text))?;
     let ctx = match a.data.is_empty() {
         true => None,
-        false => Some(engine::open_on(&a.engine.engine, &a.data).await?),
+        false => Some(a.engine.open(&a.data).await?),
     };
     let range = match parsed.metrics {
         Some(_) => Some(a.range.resolve(ctx.as_ref()).await?.ok_or_else(|| {

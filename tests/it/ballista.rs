@@ -205,6 +205,19 @@ fn a_distributed_engine_refuses_raw_files_and_unknown_engines() {
         err.contains("reads datasets only") && err.contains("tracecheck ingest"),
         "{err}"
     );
+    // `explain --data` opens its data the same way, hint and all.
+    let err = fails(&[
+        "explain",
+        "queries/bank.model",
+        "--data",
+        raw.to_str().unwrap(),
+        "--engine",
+        "ballista-standalone",
+    ]);
+    assert!(
+        err.contains("reads datasets only") && err.contains("tracecheck ingest"),
+        "{err}"
+    );
 
     let err = fails(&["sql", "SELECT 1", "--data", "datasets/bank", "--engine", "spark://x"]);
     assert!(err.contains("expected `local`, `ballista://HOST:PORT`"), "{err}");
