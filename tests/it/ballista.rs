@@ -193,31 +193,16 @@ fn the_cli_takes_an_engine() {
 #[test]
 fn a_distributed_engine_refuses_raw_files_and_unknown_engines() {
     let raw = root().join("tests/cases/_data/shop.otlp.json");
-    let err = fails(&[
-        "sql",
-        "SELECT 1",
-        "--data",
-        raw.to_str().unwrap(),
-        "--engine",
-        "ballista-standalone",
-    ]);
-    assert!(
-        err.contains("reads datasets only") && err.contains("tracecheck ingest"),
-        "{err}"
-    );
-    // `explain --data` opens its data the same way, hint and all.
-    let err = fails(&[
-        "explain",
-        "queries/bank.model",
-        "--data",
-        raw.to_str().unwrap(),
-        "--engine",
-        "ballista-standalone",
-    ]);
-    assert!(
-        err.contains("reads datasets only") && err.contains("tracecheck ingest"),
-        "{err}"
-    );
+    // `sql` and `explain --data` open their data the same way, hint and all.
+    for command in [["sql", "SELECT 1"], ["explain", "queries/bank.model"]] {
+        let mut args = command.to_vec();
+        args.extend(["--data", raw.to_str().unwrap(), "--engine", "ballista-standalone"]);
+        let err = fails(&args);
+        assert!(
+            err.contains("reads datasets only") && err.contains("tracecheck ingest"),
+            "{command:?}: {err}"
+        );
+    }
 
     let err = fails(&["sql", "SELECT 1", "--data", "datasets/bank", "--engine", "spark://x"]);
     assert!(err.contains("expected `local`, `ballista://HOST:PORT`"), "{err}");
