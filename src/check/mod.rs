@@ -211,7 +211,7 @@ pub async fn check_compiled(
 }
 
 /// [`check_compiled`], with the models run once per session of `passes` (each over one range of
-/// trace ids, from [`crate::engine::pass_session`]; none: over `ctx` at once) and their results
+/// trace ids, from [`crate::engine::pass_sessions`]; none: over `ctx` at once) and their results
 /// added up. Models relate spans of one trace, so the report is the same whatever the passes;
 /// what changes is that a pass holds one range's traces in memory. Checks (aggregates over all
 /// traces) run over `ctx`.
@@ -219,15 +219,12 @@ pub async fn check_compiled(
 /// ```no_run
 /// # async fn f() -> tracecheck::Result<()> {
 /// use tracecheck::check::{check_compiled_in_passes, compile_file, DataNames};
-/// use tracecheck::engine::{open, pass_session, trace_ranges};
+/// use tracecheck::engine::{open, pass_sessions};
 /// let source = std::fs::read_to_string("queries/bank.model").unwrap();
 /// let blocks = compile_file("bank", &source, &tracecheck::model::parse_file(&source).unwrap())?;
 /// let data = vec!["big-dataset".into()];
 /// let ctx = open(&data).await?;
-/// let mut passes = Vec::new();
-/// for range in trace_ranges(&data, 20_000_000)? {
-///     passes.push(pass_session(&ctx, &range).await?);
-/// }
+/// let passes = pass_sessions(&ctx, &data, 20_000_000).await?;
 /// let names = DataNames::load(&ctx).await?;
 /// let report = check_compiled_in_passes("bank", &blocks, &ctx, &passes, &names, None).await?;
 /// # Ok(()) }

@@ -130,12 +130,7 @@ pub async fn run(a: Args) -> Result<u8> {
     // A distributed engine reads the files itself, and raw files are in memory already: one pass.
     let mut passes = Vec::new();
     if has_models && !a.engine.engine.is_distributed() && stdin == 0 {
-        let ranges = engine::trace_ranges(&a.data, a.pass_spans)?;
-        if ranges.len() > 1 {
-            for range in &ranges {
-                passes.push(engine::pass_session(&ctx, range).await?);
-            }
-        }
+        passes = engine::pass_sessions(&ctx, &a.data, a.pass_spans).await?;
     }
     let mut report = Report {
         strict: a.strict,

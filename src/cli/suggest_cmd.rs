@@ -47,13 +47,7 @@ pub async fn run(a: Args) -> Result<u8> {
         .with_per_template(a.per_template)
         .with_margin(a.margin);
     let good = engine::open(&a.data).await?;
-    let mut passes = Vec::new();
-    let ranges = engine::trace_ranges(&a.data, a.pass_spans)?;
-    if ranges.len() > 1 {
-        for range in &ranges {
-            passes.push(engine::pass_session(&good, range).await?);
-        }
-    }
+    let passes = engine::pass_sessions(&good, &a.data, a.pass_spans).await?;
     let candidates = mine_in_passes(&good, &passes, &options).await?;
     let bad = match a.data_bad.is_empty() {
         true => None,

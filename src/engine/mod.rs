@@ -24,7 +24,7 @@ mod choice;
 mod passes;
 pub(crate) use choice::is_distributed;
 pub use choice::{check_env, Engine};
-pub use passes::{pass_session, trace_ranges, TraceRange};
+pub use passes::{pass_session, pass_sessions, trace_ranges, TraceRange};
 
 /// Runs a query the compiler built, handing DataFusion its syntax tree rather than its text.
 ///

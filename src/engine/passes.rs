@@ -101,6 +101,28 @@ pub async fn pass_session(ctx: &SessionContext, range: &TraceRange) -> Result<Se
     Ok(pass)
 }
 
+/// Sessions over the trace-id ranges of `paths` (see [`trace_ranges`]), each a [`pass_session`] of
+/// `ctx`; none when the data is one range, so that the caller runs over `ctx` at once.
+///
+/// ```no_run
+/// # async fn f() -> tracecheck::Result<()> {
+/// let data = vec!["big-dataset".into()];
+/// let ctx = tracecheck::engine::open(&data).await?;
+/// let passes = tracecheck::engine::pass_sessions(&ctx, &data, 20_000_000).await?;
+/// println!("{} passes", passes.len().max(1));
+/// # Ok(()) }
+/// ```
+pub async fn pass_sessions(ctx: &SessionContext, paths: &[PathBuf], max_spans: u64) -> Result<Vec<SessionContext>> {
+    let ranges = trace_ranges(paths, max_spans)?;
+    let mut passes = Vec::new();
+    if ranges.len() > 1 {
+        for range in &ranges {
+            passes.push(pass_session(ctx, range).await?);
+        }
+    }
+    Ok(passes)
+}
+
 /// A row group's rows and the range of its trace ids, as numbers.
 struct Group {
     rows: u64,

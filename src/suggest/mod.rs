@@ -290,20 +290,16 @@ pub async fn mine(good: &SessionContext, options: &Options) -> Result<Vec<Sugges
 }
 
 /// [`mine`], with every query that relates spans of one trace run once per pass (sessions over
-/// disjoint trace-id ranges covering `good`, from [`crate::engine::trace_ranges`] and
-/// [`crate::engine::pass_session`]) and the passes' counts added up, so the joins hold one range's
+/// disjoint trace-id ranges covering `good`, from [`crate::engine::pass_sessions`]) and the passes' counts added up, so the joins hold one range's
 /// traces at a time. The suggestions are the same for any split of the traces; `passes` empty
 /// is one pass over `good`.
 ///
 /// ```no_run
 /// # async fn f() -> tracecheck::Result<()> {
-/// use tracecheck::engine::{open, pass_session, trace_ranges};
+/// use tracecheck::engine::{open, pass_sessions};
 /// let data = vec!["big-dataset".into()];
 /// let good = open(&data).await?;
-/// let mut passes = Vec::new();
-/// for range in trace_ranges(&data, 1_000_000)? {
-///     passes.push(pass_session(&good, &range).await?);
-/// }
+/// let passes = pass_sessions(&good, &data, 1_000_000).await?;
 /// let all = tracecheck::suggest::mine_in_passes(&good, &passes, &Default::default()).await?;
 /// # Ok(()) }
 /// ```

@@ -49,14 +49,13 @@ impl<'a> Good<'a> {
             [one] => Rows::query(one, sql).await,
             passes => {
                 let mut parts = Vec::new();
-                let mut schema: Option<SchemaRef> = None;
                 for pass in passes {
                     let rows = Rows::query(pass, sql).await?;
                     let renamed = positional(rows.batch.schema().as_ref());
-                    parts.push(RecordBatch::try_new(renamed.clone(), rows.batch.columns().to_vec())?);
-                    schema = Some(renamed);
+                    parts.push(RecordBatch::try_new(renamed, rows.batch.columns().to_vec())?);
                 }
-                let schema = schema.expect("at least two passes");
+                // Every pass ran the same SQL: the first part's schema is every part's.
+                let schema = parts[0].schema();
                 let merged = SessionContext::new();
                 merged.register_table("pass", Arc::new(MemTable::try_new(schema, vec![parts])?))?;
                 Rows::query(&merged, &merge_sql(merge)).await
