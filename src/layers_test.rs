@@ -56,35 +56,42 @@ const ALLOWED: &[(&str, &[&str])] = &[
 /// (macros at the crate root) are left out.
 fn crate_refs(source: &str, known: &BTreeSet<&str>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
+    for name in names_after(source, "crate::") {
+        let name = match name {
+            "Error" | "Result" => "error",
+            n => n,
+        };
+        if known.contains(name) {
+            out.insert(name.to_string());
+        }
+    }
+    out
+}
+
+/// The first name after each `prefix` in the code lines of `source` (comment lines skipped): `use
+/// prefix{a::b, c}` gives `a` and `c` (one level of braces); `$crate::` and `xcrate::` are not
+/// `crate::`.
+fn names_after<'a>(source: &'a str, prefix: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
     for line in source.lines() {
         if line.trim_start().starts_with("//") {
             continue;
         }
         let bytes = line.as_bytes();
         let mut from = 0;
-        while let Some(at) = line[from..].find("crate::") {
+        while let Some(at) = line[from..].find(prefix) {
             let start = from + at;
-            from = start + "crate::".len();
+            from = start + prefix.len();
             let before = start.checked_sub(1).map(|i| bytes[i]);
-            if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$') {
+            if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b':') {
                 continue;
             }
             let rest = &line[from..];
-            // `use crate::{a::b, c}`: the first name of each item in the braces (one level).
-            let names: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
+            if let Some(group) = rest.strip_prefix('{') {
                 let group = group.split('}').next().unwrap_or("");
-                group.split(',').map(|item| ident(item.trim())).collect()
+                out.extend(group.split(',').map(|item| ident(item.trim())));
             } else {
-                vec![ident(rest)]
-            };
-            for name in names {
-                let name = match name {
-                    "Error" | "Result" => "error",
-                    n => n,
-                };
-                if known.contains(name) {
-                    out.insert(name.to_string());
-                }
+                out.push(ident(rest));
             }
         }
     }
@@ -191,6 +198,148 @@ fn stages_import_only_downward() {
     );
 }
 
+/// A file of a stage folder, as the sibling-import check reads it: its module name, and its code
+/// with what `super::` means there (a file directly in the folder, or the `mod.rs` of a sub-folder)
+/// apart from code one folder deeper (where `super::super::` is the stage).
+struct Sibling {
+    name: String,
+    code: String,
+    deeper: String,
+}
+
+/// The arrows between the files of one stage folder: `a -> b` when `a` names `super::b`,
+/// `crate::<stage>::b`, or an item that `mod.rs` re-exports from `b` (`pub use b::{Item}`). Test
+/// modules are left out (they may use anything).
+fn sibling_arrows(stage: &str, mod_rs: &str, siblings: &[Sibling]) -> BTreeMap<String, BTreeSet<String>> {
+    let names: BTreeSet<&str> = siblings.iter().map(|s| s.name.as_str()).collect();
+    // Item -> the sibling it is defined in, from mod.rs's `use sibling::{A, B as C}` lines.
+    let mut items: BTreeMap<&str, &str> = BTreeMap::new();
+    for line in mod_rs.lines() {
+        let line = line.trim_start();
+        let Some(at) = line.find("use ") else { continue };
+        if !(at == 0 || line.starts_with("pub")) {
+            continue;
+        }
+        let path = line[at + 4..].trim_start_matches("self::");
+        let Some((from, rest)) = path.split_once("::") else {
+            continue;
+        };
+        if !names.contains(from) {
+            continue;
+        }
+        let rest = rest.trim_end_matches(';').trim_start_matches('{').trim_end_matches('}');
+        for item in rest.split(',') {
+            let item = item.rsplit(" as ").next().unwrap_or("").trim();
+            items.insert(ident(item), from);
+        }
+    }
+    let crate_prefix = format!("crate::{stage}::");
+    let mut arrows = BTreeMap::new();
+    for s in siblings {
+        let mut refs = names_after(&s.code, "super::");
+        refs.extend(names_after(&s.code, &crate_prefix));
+        refs.extend(names_after(&s.deeper, "super::super::"));
+        refs.extend(names_after(&s.deeper, &crate_prefix));
+        let to: BTreeSet<String> = refs
+            .into_iter()
+            .filter_map(|n| {
+                if names.contains(n) {
+                    Some(n)
+                } else {
+                    items.get(n).copied()
+                }
+            })
+            .filter(|n| *n != s.name)
+            .map(str::to_string)
+            .collect();
+        arrows.insert(s.name.clone(), to);
+    }
+    arrows
+}
+
+/// `source` without its test module: everything from a `#[cfg(test)]` line followed by a `mod`
+/// line on.
+fn without_tests(source: &str) -> String {
+    let lines: Vec<&str> = source.lines().collect();
+    let end = (0..lines.len())
+        .find(|&i| {
+            lines[i].trim() == "#[cfg(test)]" && lines.get(i + 1).is_some_and(|l| l.trim_start().starts_with("mod "))
+        })
+        .unwrap_or(lines.len());
+    lines[..end].join("\n")
+}
+
+/// The siblings of stage folder `dir` (its `.rs` files and sub-folders, `mod.rs` aside) and its
+/// `mod.rs`.
+fn siblings_of(dir: &Path) -> (String, Vec<Sibling>) {
+    let read = |p: &Path| without_tests(&std::fs::read_to_string(p).expect("read source"));
+    let mod_rs = std::fs::read_to_string(dir.join("mod.rs")).unwrap_or_default();
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read stage folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+        if path.is_dir() {
+            let mut files = Vec::new();
+            rust_files(dir, &path, &mut files);
+            let (mut code, mut deeper) = (String::new(), String::new());
+            for (rel, source) in files {
+                let source = without_tests(&source);
+                match rel.split('/').count() {
+                    2 if rel.ends_with("/mod.rs") => code.push_str(&source),
+                    2 => deeper.push_str(&source),
+                    // Further down only `crate::<stage>::` paths are read.
+                    _ => deeper.push_str(&source.replace("super::", "_::")),
+                }
+                code.push('\n');
+                deeper.push('\n');
+            }
+            out.push(Sibling { name, code, deeper });
+        } else if path.extension().is_some_and(|e| e == "rs") && name != "mod" {
+            out.push(Sibling {
+                name,
+                code: read(&path),
+                deeper: String::new(),
+            });
+        }
+    }
+    (mod_rs, out)
+}
+
+/// Inside every stage folder the files import one another one way too: the arrows between
+/// siblings (see [`sibling_arrows`]) have no cycle, so each folder reads bottom-up like the crate.
+#[test]
+fn files_of_a_stage_import_one_way() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut checked = 0;
+    let mut cycles = Vec::new();
+    for (stage, _) in ALLOWED {
+        let dir = src.join(stage);
+        if !dir.is_dir() {
+            continue;
+        }
+        let (mod_rs, siblings) = siblings_of(&dir);
+        let arrows = sibling_arrows(stage, &mod_rs, &siblings);
+        let table: BTreeMap<&str, BTreeSet<&str>> = arrows
+            .iter()
+            .map(|(m, to)| (m.as_str(), to.iter().map(String::as_str).collect()))
+            .collect();
+        if let Some(on) = cycle(&table) {
+            cycles.push(format!("src/{stage}/: {}", on.join(", ")));
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "checked only {checked} stage folders");
+    assert!(
+        cycles.is_empty(),
+        "files of a stage that import one another in a cycle:\n{}",
+        cycles.join("\n")
+    );
+}
+
 /// Inside the report, the page (`html.rs`) uses the charts and waterfalls, never the other way:
 /// what they share (`escape`) is a module below all three.
 #[test]
@@ -262,4 +411,26 @@ fn the_checker_reports_wrong_way_arrows() {
         cycle(&cyclic),
         Some(vec!["a".to_string(), "b".to_string(), "c".to_string()])
     );
+    // Siblings: a -> b through a re-exported item, b -> a by path; c, above both, cannot be
+    // ordered either.
+    let sib = |name: &str, code: &str| Sibling {
+        name: name.into(),
+        code: code.into(),
+        deeper: String::new(),
+    };
+    let arrows = sibling_arrows(
+        "st",
+        "mod a;\nmod b;\nmod c;\npub use b::{Thing, Other as Renamed};\n",
+        &[
+            sib("a", "use super::Renamed;\n"),
+            sib("b", "fn f() { crate::st::a::g() }\n"),
+            sib("c", "use super::{a::g, Thing};\n// use super::c;\n"),
+        ],
+    );
+    let arrows: BTreeMap<&str, BTreeSet<&str>> = arrows
+        .iter()
+        .map(|(m, to)| (m.as_str(), to.iter().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(arrows["c"], BTreeSet::from(["a", "b"]));
+    assert_eq!(cycle(&arrows), Some(vec!["a".into(), "b".into(), "c".into()]));
 }

@@ -64,19 +64,19 @@ impl CompiledRule {
     /// let f = parse_file(r#"check "c" { p99(span(name = "a").duration) < 250ms }"#).unwrap();
     /// let Item::Check(c) = &f.items[0] else { unreachable!() };
     /// let rule = &tracecheck::compile::compile_check(c).unwrap().rules[0];
-    /// let live = rule.windowed(60_000_000_000, 10_000_000_000).unwrap();
+    /// let live = rule.windowed(60_000_000_000, 10_000_000_000);
     /// assert_eq!(live.window_ns, Some(60_000_000_000));
     /// assert!(live.sql().contains("10000000000 nanoseconds"));
     /// ```
     ///
     /// The rule was typed when it was first compiled, and nothing the typing pass checks depends
-    /// on the window, so this does not fail; the `Result` is kept for callers written against it.
-    pub fn windowed(&self, window_ns: i64, offset_ns: i64) -> CResult<CompiledRule> {
+    /// on the window, so this cannot fail.
+    pub fn windowed(&self, window_ns: i64, offset_ns: i64) -> CompiledRule {
         let (title, rule) = &self.source;
         let mut rule = rule.clone();
         // The rule's text stays the one written (reports and events show it as such).
         rule.per = Some(window_ns);
-        Ok(build_rule(title, &rule, offset_ns.rem_euclid(window_ns)))
+        build_rule(title, &rule, offset_ns.rem_euclid(window_ns))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::ingest::RawTables;
-use crate::pipeline::write_raw;
+use crate::store::write_raw;
 use crate::store::Dataset;
 
 /// Rejected records whose messages are kept for the summary.

@@ -15,6 +15,7 @@
 
 mod detect;
 mod documents;
+mod format;
 mod jaeger;
 mod json_stream;
 mod otlp_json;
@@ -33,7 +34,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-pub use detect::{detect_format, Format};
+pub use detect::detect_format;
+pub use format::Format;
 /// The capture of `tracecheck::testing` converts the SDK's spans with this same code.
 #[cfg(feature = "testing")]
 pub(crate) use otlp_proto::convert_resource_spans;

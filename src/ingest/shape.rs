@@ -7,7 +7,7 @@
 //! matches those paths against the shapes each format documents and otherwise describes what it
 //! found, for an error that says why the file was refused.
 
-use super::detect::Format;
+use super::format::Format;
 
 /// How deep keys are recorded (`[].annotations[].endpoint` is four levels).
 const MAX_DEPTH: usize = 4;
@@ -285,7 +285,7 @@ pub(crate) fn json_format(head: &[u8]) -> Result<Format, String> {
     };
     let hint = if s.has("traces[].traceID") || s.has("traces[].spanSet") || s.has("traces[].spanSets") {
         "; this looks like a Tempo search answer, which lists trace ids without their spans: \
-         fetch the traces themselves (`tracecheck fetch --tempo URL`, or Tempo's /api/traces/ID)"
+         fetch the whole traces by id (Tempo's /api/traces/ID, which tracecheck's fetch step calls)"
     } else {
         ""
     };

@@ -1,5 +1,5 @@
 //! The ingest step: trace files to a dataset. Decoded spans are assembled into parts of whole
-//! traces and written ([`write_raw`], the same step `fetch` writes its pages with); an input larger
+//! traces and written (`store::write_raw`, the same step `fetch` writes its pages with); an input larger
 //! than the memory given is sorted through spill files by trace-id range (`store::Spill`) and
 //! written a range at a time.
 
@@ -9,7 +9,7 @@ use super::{decode_paths_into, expand_inputs, DecodeOptions, Reporting};
 use crate::error::{Error, Result};
 use crate::ingest::{Format, RawTables};
 use crate::observe::{Progress, Step};
-use crate::store::{assemble, AssembleStats, Dataset, Spill, SPILL_BUCKETS};
+use crate::store::{write_raw, AssembleStats, Dataset, Spill, SPILL_BUCKETS};
 
 /// Memory an ingest may use unless told otherwise (`ingest --memory`). Not more by default: runs of
 /// a few hundred thousand spans took less CPU than one run of a million (BENCHMARKS.md).
@@ -125,46 +125,6 @@ fn estimated_memory(files: &[PathBuf]) -> u64 {
         .saturating_mul(DIRECT_BYTES_PER_INPUT_BYTE)
 }
 
-/// What [`write_raw`] wrote.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Written {
-    /// Assembly counts of what was written.
-    pub assembled: AssembleStats,
-    /// Parts written.
-    pub parts: usize,
-    /// Bytes of Parquet written.
-    pub bytes: u64,
-}
-
-/// Assembles decoded spans into parts of whole traces of about `spans_per_file` spans each and
-/// writes them to `dataset`, each part visible once whole. The spans must hold whole traces: a
-/// trace whose other spans come later would be split across parts.
-///
-/// ```
-/// use tracecheck::ingest::{RawTables, Span, SpanSink};
-/// use tracecheck::store::Dataset;
-/// let dir = tempfile::tempdir().unwrap();
-/// let mut dataset = Dataset::create_or_open(&dir.path().join("ds"))?;
-/// let mut raw = RawTables::new(false);
-/// raw.push(Span { trace_id: 1, span_id: 1, name: "a".into(), ..Span::default() })?;
-/// raw.push(Span { trace_id: 1, span_id: 2, parent_span_id: Some(1), ..Span::default() })?;
-/// let written = tracecheck::pipeline::write_raw(&mut dataset, raw, 1_000_000)?;
-/// assert_eq!((written.assembled.spans, written.assembled.traces, written.parts), (2, 1, 1));
-/// # Ok::<(), tracecheck::Error>(())
-/// ```
-pub fn write_raw(dataset: &mut Dataset, raw: RawTables, spans_per_file: usize) -> Result<Written> {
-    let (parts, assembled) = assemble(raw, spans_per_file)?;
-    let mut bytes = 0;
-    for p in &parts {
-        bytes += dataset.write_part(p)?;
-    }
-    Ok(Written {
-        assembled,
-        parts: parts.len(),
-        bytes,
-    })
-}
-
 /// Decodes `paths` (files or folders) and writes their spans to the dataset at `output` (created if
 /// need be; a new dataset is not left behind if the ingest fails) as parts of whole traces.
 /// An input whose estimated footprint exceeds `options.memory` goes through spill files by trace-id
@@ -233,9 +193,9 @@ fn ingest_spilled(files: &[PathBuf], dataset: &mut Dataset, options: &IngestOpti
     })?;
     drop(progress);
     Ok(Ingested {
-        assembled: stats.assembled,
-        parts: stats.parts,
-        written: stats.bytes,
+        assembled: stats.written.assembled,
+        parts: stats.written.parts,
+        written: stats.written.bytes,
         files: decoded.files,
         input_bytes: decoded.bytes,
         rejected_count,

@@ -17,9 +17,7 @@ mod generate;
 mod ingest;
 
 pub use generate::{generate, GenOutput, Generated};
-pub use ingest::{
-    ingest_paths, write_raw, IngestOptions, Ingested, Written, DEFAULT_INGEST_MEMORY, RUN_BYTES_PER_SPAN,
-};
+pub use ingest::{ingest_paths, IngestOptions, Ingested, DEFAULT_INGEST_MEMORY, RUN_BYTES_PER_SPAN};
 
 /// Options for decoding.
 ///

@@ -13,9 +13,12 @@ use std::fs::{self, File};
 use std::path::Path;
 
 use super::manifest::Manifest;
-use super::spill::SCRATCH_PREFIX;
 use crate::error::{Error, Result};
 use crate::schema::TABLES;
+
+/// Scratch folders are named `.spill-*` (`spill::Scratch`); the ones a crashed writer left are
+/// removed here.
+pub(crate) const SCRATCH_PREFIX: &str = ".spill-";
 
 /// The lock file every writer holds shared.
 pub(crate) const WRITERS_LOCK: &str = ".writers";

@@ -24,6 +24,7 @@ mod stored;
 mod stream;
 mod to_otlp;
 mod upgrade;
+mod write;
 
 pub use assemble::{assemble, AssembleStats, Part};
 pub use compact::{compact, CompactStats};
@@ -38,3 +39,4 @@ pub use stored::{stored_span_keys, SpanKey};
 pub use stream::{PartStream, StreamStats};
 pub use to_otlp::parts_to_request;
 pub use upgrade::{upgrade, UpgradeStats};
+pub use write::{write_raw, Written};

@@ -20,8 +20,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::assemble::{assemble, AssembleStats};
 use super::dataset::Dataset;
+use super::leftovers::SCRATCH_PREFIX;
+use super::write::{write_raw, Written};
 use crate::error::{Error, Result};
 use crate::ingest::packed::{pack_traced, AttrSets, Unpacker};
 use crate::ingest::rejects::Rejects;
@@ -42,9 +43,6 @@ fn bucket_of(trace_id: u128) -> usize {
 pub(crate) struct Scratch {
     path: PathBuf,
 }
-
-/// Scratch folders are named `.spill-*`; `leftovers` removes the ones a crashed writer left.
-pub(crate) const SCRATCH_PREFIX: &str = ".spill-";
 
 impl Scratch {
     /// Creates a fresh scratch folder in `dataset`, named by `tag` (unique per writer).
@@ -84,7 +82,7 @@ struct Bucket {
 /// let mut spill = Spill::new(&ds, false, 64 << 20)?;
 /// spill.push(Span { trace_id: 7, span_id: 1, name: "a".into(), ..Default::default() })?;
 /// let written = spill.finish(&mut ds, 1_000_000, 1_000_000, &mut |_| {})?;
-/// assert_eq!(written.assembled.spans, 1);
+/// assert_eq!(written.written.assembled.spans, 1);
 /// # Ok::<(), tracecheck::Error>(())
 /// ```
 pub struct Spill {
@@ -105,12 +103,8 @@ pub struct Spill {
 /// What [`Spill::finish`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpillStats {
-    /// Assembly counts summed over the runs (`services` counts distinct names over all of them).
-    pub assembled: AssembleStats,
-    /// Parts written.
-    pub parts: usize,
-    /// Bytes of Parquet written.
-    pub bytes: u64,
+    /// What the runs wrote, summed (`assembled.services` counts distinct names over all of them).
+    pub written: Written,
     /// Bytes of packed spans that went through the spill files.
     pub spilled_bytes: u64,
     /// Runs of buckets assembled one after another (each within the memory given).
@@ -215,7 +209,7 @@ impl Spill {
             on_run(end - start);
             start = end;
         }
-        stats.assembled.services = self.services.len();
+        stats.written.assembled.services = self.services.len();
         Ok(stats)
     }
 
@@ -239,11 +233,7 @@ impl Spill {
             }
         }
         self.services.extend(raw.services.iter().cloned());
-        let (parts, a) = assemble(raw, spans_per_file)?;
-        for p in &parts {
-            stats.bytes += dataset.write_part(p)?;
-            stats.parts += 1;
-        }
+        let written = write_raw(dataset, raw, spans_per_file)?;
         for i in buckets {
             let path = self.bucket_file(i);
             // Written: the file's space goes back now rather than at the end.
@@ -251,11 +241,7 @@ impl Spill {
                 fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
             }
         }
-        let s = &mut stats.assembled;
-        s.spans += a.spans;
-        s.traces += a.traces;
-        s.duplicates_dropped += a.duplicates_dropped;
-        s.ids_renamed += a.ids_renamed;
+        stats.written.add(&written);
         stats.runs += 1;
         Ok(())
     }

@@ -11,21 +11,13 @@ use std::collections::HashSet;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
-use super::assemble::{assemble, AssembleStats};
 use super::dataset::Dataset;
+use super::write::{write_raw, Written};
 use crate::error::{Error, Result};
 use crate::ingest::{RawTables, Span, SpanSink};
 
-/// What a [`PartStream`] wrote.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StreamStats {
-    /// Assembly counts, summed over the parts (`services` counts distinct names over all parts).
-    pub assembled: AssembleStats,
-    /// Parts written.
-    pub parts: usize,
-    /// Bytes of Parquet written.
-    pub bytes: u64,
-}
+/// What a [`PartStream`] wrote (`assembled.services` counts distinct names over all parts).
+pub type StreamStats = Written;
 
 /// A [`SpanSink`] that writes whole traces to a dataset, one part per `part_spans` spans (see the
 /// module docs). Spans of one trace must arrive together: a trace seen again after another one
@@ -58,16 +50,7 @@ impl PartStream {
             let mut services: HashSet<std::sync::Arc<str>> = HashSet::new();
             for raw in receiver {
                 services.extend(raw.services.iter().cloned());
-                let (parts, a) = assemble(raw, usize::MAX)?;
-                for p in &parts {
-                    stats.bytes += dataset.write_part(p)?;
-                    stats.parts += 1;
-                }
-                let s = &mut stats.assembled;
-                s.spans += a.spans;
-                s.traces += a.traces;
-                s.duplicates_dropped += a.duplicates_dropped;
-                s.ids_renamed += a.ids_renamed;
+                stats.add(&write_raw(&mut dataset, raw, usize::MAX)?);
             }
             stats.assembled.services = services.len();
             Ok(stats)

@@ -23,7 +23,7 @@ use datafusion::arrow::datatypes::DataType;
 use crate::check::run_check;
 use crate::compile::CompiledCheck;
 use crate::engine::{register_raw, session};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ingest::{RawTables, Span, SpanSink};
 
 use super::emit::Event;
@@ -250,7 +250,7 @@ impl Windows {
 
     async fn close_next(&mut self, i: usize, early: bool, metrics: &Metrics) -> Result<Vec<Event>> {
         let t = self.sizes[i].next.expect("a next window");
-        let checks = self.compiled_at(i, t)?;
+        let checks = self.compiled_at(i, t);
         let events = self.evaluate(i, t, &checks, early).await?;
         metrics.add_window();
         self.sizes[i].evaluated = true;
@@ -273,22 +273,16 @@ impl Windows {
     }
 
     /// The rules of size `i` compiled with buckets starting at `t` (cached by offset).
-    fn compiled_at(&mut self, i: usize, t: i64) -> Result<Arc<Vec<(String, CompiledCheck)>>> {
+    fn compiled_at(&mut self, i: usize, t: i64) -> Arc<Vec<(String, CompiledCheck)>> {
         let size = &mut self.sizes[i];
         let offset = t.rem_euclid(size.w);
         if let Some(checks) = size.at_offset.get(&offset) {
-            return Ok(checks.clone());
+            return checks.clone();
         }
         let mut compiled = Vec::with_capacity(size.checks.len());
         for (file, check) in &size.checks {
             // Buckets that start at `t`: this window is one of them.
-            let rules = check
-                .rules
-                .iter()
-                .map(|r| r.windowed(size.w, t))
-                .collect::<Result<Vec<_>, _>>();
-            let rules =
-                rules.map_err(|e| Error::Bug(format!("a compiled rule failed to compile again: {}", e.message)))?;
+            let rules = check.rules.iter().map(|r| r.windowed(size.w, t)).collect();
             let check = CompiledCheck {
                 title: check.title.clone(),
                 rules,
@@ -300,7 +294,7 @@ impl Windows {
         }
         let compiled = Arc::new(compiled);
         size.at_offset.insert(offset, compiled.clone());
-        Ok(compiled)
+        compiled
     }
 
     async fn evaluate(&self, i: usize, t: i64, checks: &[(String, CompiledCheck)], early: bool) -> Result<Vec<Event>> {
