@@ -152,14 +152,19 @@ fn table(rows: &[(&'static str, &'static [&'static str])]) -> BTreeMap<&'static 
         .collect()
 }
 
-/// Every `.rs` file under `dir`, recursively, as (path relative to `src`, source).
-fn rust_files(src: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+/// The entries of folder `dir`, sorted (so every run reads them in one order).
+fn sorted_entries(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("read src")
+        .expect("read a source folder")
         .map(|e| e.expect("entry").path())
         .collect();
     entries.sort();
-    for path in entries {
+    entries
+}
+
+/// Every `.rs` file under `dir`, recursively, as (path relative to `src`, source).
+fn rust_files(src: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    for path in sorted_entries(dir) {
         if path.is_dir() {
             rust_files(src, &path, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
@@ -257,6 +262,14 @@ fn sibling_arrows(stage: &str, mod_rs: &str, siblings: &[Sibling]) -> BTreeMap<S
     arrows
 }
 
+/// `arrows` as the table [`cycle`] reads.
+fn borrowed(arrows: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<&str, BTreeSet<&str>> {
+    arrows
+        .iter()
+        .map(|(m, to)| (m.as_str(), to.iter().map(String::as_str).collect()))
+        .collect()
+}
+
 /// `source` without its test module: everything from a `#[cfg(test)]` line followed by a `mod`
 /// line on.
 fn without_tests(source: &str) -> String {
@@ -275,12 +288,7 @@ fn siblings_of(dir: &Path) -> (String, Vec<Sibling>) {
     let read = |p: &Path| without_tests(&std::fs::read_to_string(p).expect("read source"));
     let mod_rs = std::fs::read_to_string(dir.join("mod.rs")).unwrap_or_default();
     let mut out = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("read stage folder")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
+    for path in sorted_entries(dir) {
         let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
         if path.is_dir() {
             let mut files = Vec::new();
@@ -323,11 +331,7 @@ fn files_of_a_stage_import_one_way() {
         }
         let (mod_rs, siblings) = siblings_of(&dir);
         let arrows = sibling_arrows(stage, &mod_rs, &siblings);
-        let table: BTreeMap<&str, BTreeSet<&str>> = arrows
-            .iter()
-            .map(|(m, to)| (m.as_str(), to.iter().map(String::as_str).collect()))
-            .collect();
-        if let Some(on) = cycle(&table) {
+        if let Some(on) = cycle(&borrowed(&arrows)) {
             cycles.push(format!("src/{stage}/: {}", on.join(", ")));
         }
         checked += 1;
@@ -427,10 +431,7 @@ fn the_checker_reports_wrong_way_arrows() {
             sib("c", "use super::{a::g, Thing};\n// use super::c;\n"),
         ],
     );
-    let arrows: BTreeMap<&str, BTreeSet<&str>> = arrows
-        .iter()
-        .map(|(m, to)| (m.as_str(), to.iter().map(String::as_str).collect()))
-        .collect();
+    let arrows = borrowed(&arrows);
     assert_eq!(arrows["c"], BTreeSet::from(["a", "b"]));
     assert_eq!(cycle(&arrows), Some(vec!["a".into(), "b".into(), "c".into()]));
 }

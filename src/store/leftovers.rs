@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::fs::{self, File};
 use std::path::Path;
 
-use super::manifest::Manifest;
+use super::manifest::{lock_file, Manifest};
 use crate::error::{Error, Result};
 use crate::schema::TABLES;
 
@@ -36,12 +36,7 @@ pub struct Cleaned {
 /// writer holds it, removes leftovers.
 pub(crate) fn lock_and_clean(dataset: &Path) -> Result<(File, Cleaned)> {
     let path = dataset.join(WRITERS_LOCK);
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    let lock = lock_file(&path)?;
     let mut cleaned = Cleaned::default();
     if lock.try_lock().is_ok() {
         cleaned = clean(dataset)?;

@@ -76,12 +76,7 @@ impl Manifest {
     /// `Err` from it leaves the manifest untouched.
     pub fn update<T>(dataset: &Path, change: impl FnOnce(&mut Manifest) -> Result<T>) -> Result<T> {
         let lock_path = dataset.join(".lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
+        let lock = lock_file(&lock_path)?;
         lock.lock().map_err(|e| Error::io(&lock_path, e))?;
         let mut manifest = match Manifest::load(dataset)? {
             Some(m) => m,
@@ -165,6 +160,17 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // The rename is what makes the change; it is durable once the folder is synced.
     let dir = path.parent().unwrap_or(Path::new("."));
     sync_dir(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Opens the lock file at `path`, creating it (empty, never truncated: another process may hold
+/// it). The caller takes the lock it needs on it: shared or exclusive, waiting or not.
+pub(crate) fn lock_file(path: &Path) -> Result<File> {
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Makes a folder's entries (files created, renamed or removed in it) durable.

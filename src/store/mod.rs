@@ -31,7 +31,7 @@ pub use compact::{compact, CompactStats};
 pub use dataset::{is_dataset, Dataset, WriteOptions};
 pub use layout::{cluster, is_clustered, sorting_columns, PAGE_ROWS};
 pub use leftovers::Cleaned;
-pub(crate) use manifest::{listed_parts, sync_dir};
+pub(crate) use manifest::{listed_parts, lock_file, sync_dir};
 pub use manifest::{Manifest, MANIFEST_FILE, RETIRE_GRACE};
 pub use spill::{Spill, SpillStats, BUCKETS as SPILL_BUCKETS};
 pub(crate) use stored::part_span_keys;

@@ -25,6 +25,7 @@ pub use replay::Replayed;
 pub use segment::Kind;
 
 use crate::error::{Error, Result};
+use crate::store::lock_file;
 
 /// The log's folder inside a dataset.
 pub const LOG_DIR: &str = "wal";
@@ -76,12 +77,7 @@ impl Wal {
         let dir = dataset.join(LOG_DIR);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let lock_path = dir.join(".lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
+        let lock = lock_file(&lock_path)?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
