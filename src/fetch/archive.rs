@@ -4,8 +4,7 @@
 
 use crate::error::Result;
 use crate::ingest::RawTables;
-use crate::store::write_raw;
-use crate::store::Dataset;
+use crate::store::{write_raw, Dataset};
 
 /// Rejected records whose messages are kept for the summary.
 const KEEP_REJECTED: usize = 10;

@@ -1,7 +1,7 @@
 //! The ingest step: trace files to a dataset. Decoded spans are assembled into parts of whole
-//! traces and written (`store::write_raw`, the same step `fetch` writes its pages with); an input larger
-//! than the memory given is sorted through spill files by trace-id range (`store::Spill`) and
-//! written a range at a time.
+//! traces and written (`store::write_raw`, the same step `fetch` writes its pages with); an input
+//! larger than the memory given is sorted through spill files by trace-id range (`store::Spill`)
+//! and written a range at a time.
 
 use std::path::{Path, PathBuf};
 

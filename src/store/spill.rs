@@ -81,8 +81,8 @@ struct Bucket {
 /// let mut ds = Dataset::create_or_open("out".as_ref())?;
 /// let mut spill = Spill::new(&ds, false, 64 << 20)?;
 /// spill.push(Span { trace_id: 7, span_id: 1, name: "a".into(), ..Default::default() })?;
-/// let written = spill.finish(&mut ds, 1_000_000, 1_000_000, &mut |_| {})?;
-/// assert_eq!(written.written.assembled.spans, 1);
+/// let stats = spill.finish(&mut ds, 1_000_000, 1_000_000, &mut |_| {})?;
+/// assert_eq!(stats.written.assembled.spans, 1);
 /// # Ok::<(), tracecheck::Error>(())
 /// ```
 pub struct Spill {

@@ -290,9 +290,9 @@ pub async fn mine(good: &SessionContext, options: &Options) -> Result<Vec<Sugges
 }
 
 /// [`mine`], with every query that relates spans of one trace run once per pass (sessions over
-/// disjoint trace-id ranges covering `good`, from [`crate::engine::pass_sessions`]) and the passes' counts added up, so the joins hold one range's
-/// traces at a time. The suggestions are the same for any split of the traces; `passes` empty
-/// is one pass over `good`.
+/// disjoint trace-id ranges covering `good`, from [`crate::engine::pass_sessions`]) and the
+/// passes' counts added up, so the joins hold one range's traces at a time. The suggestions are
+/// the same for any split of the traces; `passes` empty is one pass over `good`.
 ///
 /// ```no_run
 /// # async fn f() -> tracecheck::Result<()> {
