@@ -59,8 +59,8 @@ struct Args {
 fn bank_requests(n: usize, seed: u64, traces: u64) -> (Vec<ExportTraceServiceRequest>, u64) {
     use tracecheck::ingest::RawTables;
     let mut raw = RawTables::new(false);
-    let opts = tracecheck::gen::BankOptions::new(n).with_seed(seed);
-    tracecheck::gen::generate_bank(&opts, &mut raw).expect("generate");
+    let opts = tracecheck::workload::BankOptions::new(n).with_seed(seed);
+    tracecheck::workload::generate_bank(&opts, &mut raw).expect("generate");
     let (parts, stats) = tracecheck::store::assemble(raw, usize::MAX).expect("assemble");
     let all = tracecheck::export::parts_to_request(&parts).expect("export");
     (

@@ -10,6 +10,10 @@
 # scratch, the later ones recompile the crate after touching it. They run for as long as the suite
 # does. The test binaries are built once before the load starts, so every run times the tests.
 #
+# The differential test (tests/it/differential.rs) draws new random cases every run; it runs 1,000
+# of them here (TRACECHECK_DIFFERENTIAL_CASES; set it to change that), not the 10,000 of a plain
+# `scripts/test.sh`, which alone take about 25 minutes under this load. Ten runs still draw 10,000.
+#
 # Output: one line per run on stdout (passed or failed, and how long it took), each run's whole
 # output in $STRESS_DIR/run-K.log; exit 0 when all N passed, 1 at the first failure.
 set -euo pipefail
@@ -20,6 +24,8 @@ root=${STRESS_DIR:-/tmp/tracecheck-stress}
 mkdir -p "$root"
 root=$(cd "$root" && pwd)
 
+export TRACECHECK_DIFFERENTIAL_CASES=${TRACECHECK_DIFFERENTIAL_CASES:-1000}
+echo "$runs runs of scripts/test.sh, differential cases per run: $TRACECHECK_DIFFERENTIAL_CASES"
 cargo test --features ballista --no-run --quiet
 
 load() {

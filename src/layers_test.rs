@@ -21,8 +21,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("ingest", &["error", "schema"]),
     ("store", &["error", "ingest", "schema"]),
     ("export", &["error", "ingest", "schema", "store"]),
-    ("gen", &["error", "ingest"]),
-    ("pipeline", &["error", "export", "gen", "ingest", "observe", "store"]),
+    ("workload", &["error", "ingest"]),
+    (
+        "pipeline",
+        &["error", "export", "ingest", "observe", "store", "workload"],
+    ),
     ("collect", &["error", "ingest", "observe", "store"]),
     // The model front ends and the compiler.
     ("model", &["diag", "error", "schema"]),

@@ -20,7 +20,6 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod fetch;
-pub mod gen;
 pub mod ingest;
 #[cfg(test)]
 mod layers_test;
@@ -37,5 +36,6 @@ pub mod testing;
 mod text;
 pub mod traceql;
 pub mod watch;
+pub mod workload;
 
 pub use error::{Error, Result, Setting};

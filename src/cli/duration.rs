@@ -11,10 +11,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("{text:?} is not a duration; expected e.g. 500ms, 3s, 5m, 1h"))?;
     // Whole nanoseconds exactly (a metrics step from a script), not through a float.
-    if unit.trim() == "ns" {
-        if let Ok(ns) = num.parse::<u64>() {
-            return Ok(Duration::from_nanos(ns));
-        }
+    if unit.trim() == "ns"
+        && let Ok(ns) = num.parse::<u64>()
+    {
+        return Ok(Duration::from_nanos(ns));
     }
     let secs = match unit.trim() {
         "ns" => value / 1e9,

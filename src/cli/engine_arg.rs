@@ -24,16 +24,16 @@ impl EngineArg {
     /// Opens `paths` (`--data`) on the engine. A distributed engine reads datasets only: raw trace
     /// files are refused with the command that makes a dataset of them.
     pub async fn open(&self, paths: &[PathBuf]) -> Result<SessionContext> {
-        if self.engine.is_distributed() {
-            if let Some(raw) = paths.iter().find(|p| !tracecheck::store::is_dataset(p)) {
-                return Err(Error::Usage(format!(
-                    "--engine {} reads datasets only, and {} is not one: its executors cannot see \
+        if self.engine.is_distributed()
+            && let Some(raw) = paths.iter().find(|p| !tracecheck::store::is_dataset(p))
+        {
+            return Err(Error::Usage(format!(
+                "--engine {} reads datasets only, and {} is not one: its executors cannot see \
                      files decoded in this process; run `tracecheck ingest {} -o DATASET` first",
-                    self.engine,
-                    raw.display(),
-                    raw.display()
-                )));
-            }
+                self.engine,
+                raw.display(),
+                raw.display()
+            )));
         }
         engine::open_on(&self.engine, paths).await
     }

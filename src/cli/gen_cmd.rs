@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use tracecheck::gen::BankOptions;
 use tracecheck::pipeline::{generate, GenOutput};
+use tracecheck::workload::BankOptions;
 use tracecheck::{Error, Result};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

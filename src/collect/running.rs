@@ -211,10 +211,11 @@ impl Running {
 
 /// Once the sink has stored everything handed to it, the log may drop those spans.
 fn release_log(shared: &Shared, sink: &impl TraceSink, handed: &mut LogCounts) {
-    if let Some(log) = shared.log.get() {
-        if sink.unstored() == 0 && !handed.is_empty() {
-            log.release(handed);
-            handed.clear();
-        }
+    if let Some(log) = shared.log.get()
+        && sink.unstored() == 0
+        && !handed.is_empty()
+    {
+        log.release(handed);
+        handed.clear();
     }
 }

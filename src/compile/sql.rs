@@ -136,12 +136,11 @@ pub fn string(s: &str) -> Expr {
 pub fn for_planner(query: &Query) -> Query {
     let mut q = query.clone();
     let _ = visit_expressions_mut(&mut q, |e| {
-        if let Expr::Value(v) = e {
-            if let Value::Placeholder(text) = &v.value {
-                if let Some(inner) = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
-                    v.value = Value::SingleQuotedString(inner.replace("''", "'"));
-                }
-            }
+        if let Expr::Value(v) = e
+            && let Value::Placeholder(text) = &v.value
+            && let Some(inner) = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\''))
+        {
+            v.value = Value::SingleQuotedString(inner.replace("''", "'"));
         }
         ControlFlow::<()>::Continue(())
     });
@@ -276,13 +275,13 @@ pub fn call(name: &str, args: Vec<Expr>) -> Expr {
 /// `name(args... ORDER BY order)`: an aggregate over ordered input.
 pub fn call_ordered(name: &str, args: Vec<Expr>, order: Expr) -> Expr {
     let mut e = call_from(&templates().ordered_call, name, args);
-    if let Expr::Function(f) = &mut e {
-        if let FunctionArguments::List(list) = &mut f.args {
-            for clause in &mut list.clauses {
-                if let FunctionArgumentClause::OrderBy(items) = clause {
-                    let item: &mut OrderByExpr = &mut items[0];
-                    item.expr = order.clone();
-                }
+    if let Expr::Function(f) = &mut e
+        && let FunctionArguments::List(list) = &mut f.args
+    {
+        for clause in &mut list.clauses {
+            if let FunctionArgumentClause::OrderBy(items) = clause {
+                let item: &mut OrderByExpr = &mut items[0];
+                item.expr = order.clone();
             }
         }
     }
@@ -320,10 +319,10 @@ pub fn name(column: &str) -> Expr {
 /// `count(DISTINCT e)`.
 pub fn count_distinct(e: Expr) -> Expr {
     let mut c = call("count", vec![e]);
-    if let Expr::Function(f) = &mut c {
-        if let FunctionArguments::List(l) = &mut f.args {
-            l.duplicate_treatment = Some(datafusion::sql::sqlparser::ast::DuplicateTreatment::Distinct);
-        }
+    if let Expr::Function(f) = &mut c
+        && let FunctionArguments::List(l) = &mut f.args
+    {
+        l.duplicate_treatment = Some(datafusion::sql::sqlparser::ast::DuplicateTreatment::Distinct);
     }
     c
 }

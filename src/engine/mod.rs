@@ -107,17 +107,17 @@ pub async fn open(paths: &[PathBuf]) -> Result<SessionContext> {
 /// # Ok(()) }
 /// ```
 pub async fn open_on(engine: &Engine, paths: &[PathBuf]) -> Result<SessionContext> {
-    if engine.is_distributed() {
-        if let Some(raw) = paths.iter().find(|p| !is_dataset(p)) {
-            return Err(Error::Setting {
-                setting: Setting::Engine,
-                message: format!(
-                    "{engine} reads datasets only, and {} is not one: its executors cannot see files \
+    if engine.is_distributed()
+        && let Some(raw) = paths.iter().find(|p| !is_dataset(p))
+    {
+        return Err(Error::Setting {
+            setting: Setting::Engine,
+            message: format!(
+                "{engine} reads datasets only, and {} is not one: its executors cannot see files \
                      decoded in this process; ingest it into a dataset first (`pipeline::ingest_paths`)",
-                    raw.display()
-                ),
-            });
-        }
+                raw.display()
+            ),
+        });
     }
     let ctx = engine.session().await?;
     register(&ctx, paths).await?;

@@ -278,10 +278,10 @@ fn is_rustls(e: &(dyn std::error::Error + 'static)) -> bool {
         return true;
     }
     // rustls errors reach reqwest wrapped in io::Errors (twice), whose `source` skips what they wrap.
-    if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-        if is_rustls(inner) {
-            return true;
-        }
+    if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref())
+        && is_rustls(inner)
+    {
+        return true;
     }
     e.source().is_some_and(is_rustls)
 }

@@ -45,10 +45,12 @@ pub(crate) fn read_varint(b: &[u8]) -> Option<(u64, usize)> {
 fn detect_proto(head: &[u8]) -> Result<Format, String> {
     // A single ExportTraceServiceRequest starts with field 1 (resource_spans), wire type 2: byte 0x0a.
     // A delimited stream starts with a varint length, then a message starting with 0x0a.
-    if let Some((len, n)) = read_varint(head) {
-        if head.get(n) == Some(&0x0a) && len > 0 && head[0] != 0x0a {
-            return Ok(Format::OtlpProtoDelimited);
-        }
+    if let Some((len, n)) = read_varint(head)
+        && head.get(n) == Some(&0x0a)
+        && len > 0
+        && head[0] != 0x0a
+    {
+        return Ok(Format::OtlpProtoDelimited);
     }
     if head[0] == 0x0a {
         // Ambiguous only when the first resource_spans is exactly 10 bytes long; one message is the

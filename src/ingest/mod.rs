@@ -91,13 +91,13 @@ pub fn validate(span: &Span) -> std::result::Result<(), String> {
     if span.span_id == 0 {
         return Err("missing or all-zero span id".into());
     }
-    if let (Some(s), Some(e)) = (span.start_ns, span.end_ns) {
-        if e < s {
-            return Err(format!(
-                "span {:016x} ends before it starts (start {s} ns, end {e} ns)",
-                span.span_id
-            ));
-        }
+    if let (Some(s), Some(e)) = (span.start_ns, span.end_ns)
+        && e < s
+    {
+        return Err(format!(
+            "span {:016x} ends before it starts (start {s} ns, end {e} ns)",
+            span.span_id
+        ));
     }
     Ok(())
 }

@@ -122,15 +122,15 @@ fn rule(r: &CheckRule) -> VResult {
         (AggSource::Spans(s), true) => selector(s, &[])?,
         (AggSource::Value(v), false) => field_ref(v, &[])?,
     }
-    if let Aggregate::Percentile(p) = agg {
-        if !(0.0..=100.0).contains(&p) {
-            err(&r.aggregate.span, format!("percentile {p} is not in 0..=100"))?;
-        }
+    if let Aggregate::Percentile(p) = agg
+        && !(0.0..=100.0).contains(&p)
+    {
+        err(&r.aggregate.span, format!("percentile {p} is not in 0..=100"))?;
     }
-    if let Some(per) = &r.per {
-        if per.node <= 0 {
-            err(&per.span, "the window of `per` must be positive".into())?;
-        }
+    if let Some(per) = &r.per
+        && per.node <= 0
+    {
+        err(&per.span, "the window of `per` must be positive".into())?;
     }
     match &r.threshold {
         Threshold::Value(q) => quantity(q),

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::export::{parts_to_request, request_to_json, request_to_proto};
-use crate::gen::{generate_bank, BankOptions, GroundTruth};
 use crate::ingest::RawTables;
 use crate::store::{assemble, Dataset, PartStream};
+use crate::workload::{generate_bank, BankOptions, GroundTruth};
 
 /// Spans per part of a generated dataset (and per assembled chunk of an OTLP output).
 const PART_SPANS: usize = 1_000_000;
@@ -38,7 +38,7 @@ pub struct Generated {
 /// Generates the bank workload of `options` into `output`, as `format` says.
 ///
 /// ```
-/// use tracecheck::gen::BankOptions;
+/// use tracecheck::workload::BankOptions;
 /// use tracecheck::pipeline::{generate, GenOutput};
 /// let dir = tempfile::tempdir().unwrap();
 /// let done = generate(&BankOptions::new(20).with_seed(7), &dir.path().join("bank"), GenOutput::Dataset)?;

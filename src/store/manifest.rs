@@ -140,10 +140,10 @@ pub(crate) fn listed_parts(dataset: &Path) -> Result<Vec<String>> {
     for entry in fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
         let name = entry.map_err(|e| Error::io(&dir, e))?.file_name();
         let name = name.to_string_lossy();
-        if let Some(part) = name.strip_suffix(".parquet") {
-            if !part.starts_with('.') {
-                parts.push(part.to_string());
-            }
+        if let Some(part) = name.strip_suffix(".parquet")
+            && !part.starts_with('.')
+        {
+            parts.push(part.to_string());
         }
     }
     parts.sort();

@@ -24,7 +24,7 @@ pub type StreamStats = Written;
 /// started would be split across parts.
 ///
 /// ```no_run
-/// use tracecheck::gen::{generate_bank, BankOptions};
+/// use tracecheck::workload::{generate_bank, BankOptions};
 /// use tracecheck::store::{Dataset, PartStream};
 /// let ds = Dataset::create_or_open("out".as_ref())?;
 /// let mut stream = PartStream::new(ds, 1_000_000);

@@ -200,17 +200,17 @@ impl Parser<'_> {
         let start = self.here().start;
         let mut stages = vec![self.stage()?];
         while self.peek() == &Tok::Pipe {
-            if let Tok::Ident(name) = self.peek_at(1).clone() {
-                if MetricsFn::NAMES.contains(&name.as_str()) {
-                    if nested {
-                        self.advance();
-                        return Err(TraceQlError::new(
-                            self.here(),
-                            format!("`{name}` can only end the whole query, not a pipeline in parentheses"),
-                        ));
-                    }
-                    break;
+            if let Tok::Ident(name) = self.peek_at(1).clone()
+                && MetricsFn::NAMES.contains(&name.as_str())
+            {
+                if nested {
+                    self.advance();
+                    return Err(TraceQlError::new(
+                        self.here(),
+                        format!("`{name}` can only end the whole query, not a pipeline in parentheses"),
+                    ));
                 }
+                break;
             }
             self.advance();
             stages.push(self.stage()?);

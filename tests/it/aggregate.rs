@@ -9,9 +9,9 @@ use std::process::Command;
 use datafusion::prelude::SessionContext;
 use tracecheck::check::{run_check, CheckReport};
 use tracecheck::compile::compile_check;
-use tracecheck::gen::{generate_bank, BankOptions};
 use tracecheck::ingest::{RawTables, Span, Value};
 use tracecheck::model::{parse_file, Item};
+use tracecheck::workload::{generate_bank, BankOptions};
 
 use super::common::{tracecheck, tracecheck_ok};
 
@@ -331,7 +331,7 @@ fn baseline_gate_fails_on_a_20_percent_slower_build_and_passes_on_the_same_seed(
         "check \"Withdrawal latency does not regress\" {\n    p90(span(name = \"withdrawal\").duration) by name < baseline * 1.1\n}\n",
     )
     .unwrap();
-    let gen = |out: &str, slow: &str| {
+    let generate = |out: &str, slow: &str| {
         tracecheck_ok(
             &[
                 "gen",
@@ -348,9 +348,9 @@ fn baseline_gate_fails_on_a_20_percent_slower_build_and_passes_on_the_same_seed(
             p,
         );
     };
-    gen("old", "1.0");
-    gen("same", "1.0");
-    gen("slower", "1.2");
+    generate("old", "1.0");
+    generate("same", "1.0");
+    generate("slower", "1.2");
     let same = tracecheck(&["check", "gate.model", "--data", "same", "--baseline", "old"], p);
     assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stdout));
     let slower = tracecheck(&["check", "gate.model", "--data", "slower", "--baseline", "old"], p);

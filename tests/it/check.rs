@@ -6,9 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 use tracecheck::check::{check_compiled, compile_file, DataNames, Violation};
-use tracecheck::gen::{generate_bank, BankOptions, Fault};
 use tracecheck::ingest::{RawTables, Span};
 use tracecheck::model::parse_file;
+use tracecheck::workload::{generate_bank, BankOptions, Fault};
 
 use super::common::{tracecheck, tracecheck_ok};
 

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use tracecheck::gen::{generate_bank, BankOptions};
 use tracecheck::ingest::Span;
 use tracecheck::store::{compact, Dataset, Manifest};
+use tracecheck::workload::{generate_bank, BankOptions};
 
 use super::common::{parts_of, tracecheck_ok};
 

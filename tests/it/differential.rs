@@ -4,7 +4,7 @@
 //! grammar.
 //!
 //! Everything is generated with proptest combinators, so a failure shrinks to a small model and a
-//! few spans, printed as model text. `TRACECHECK_PROPTEST_CASES` sets the number of cases.
+//! few spans, printed as model text. `TRACECHECK_DIFFERENTIAL_CASES` sets the number of cases.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -292,7 +292,7 @@ const STRINGS: [&str; 18] = [
 const REGEXES: [&str; 9] = ["^a", "b$", "a|c", "^$", ".", "[0-9]", "^(x|y)$", "^0+1$", "é"];
 const DURATIONS: [i64; 6] = [0, MS, 3 * MS / 2, 2 * MS, 5 * MS, 10 * MS];
 
-fn ops(list: &[CmpOp]) -> impl Strategy<Value = CmpOp> {
+fn ops(list: &[CmpOp]) -> impl Strategy<Value = CmpOp> + use<> {
     select(list.to_vec())
 }
 
@@ -756,7 +756,7 @@ fn check_case(rt: &Runtime, model: &Model, spans: &[Span]) -> Result<(), String>
 }
 
 fn cases() -> u32 {
-    std::env::var("TRACECHECK_PROPTEST_CASES")
+    std::env::var("TRACECHECK_DIFFERENTIAL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000)

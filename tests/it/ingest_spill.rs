@@ -6,8 +6,8 @@ use std::path::Path;
 
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use datafusion::parquet::file::statistics::Statistics;
-use tracecheck::gen::{generate_bank, BankOptions};
 use tracecheck::ingest::Span;
+use tracecheck::workload::{generate_bank, BankOptions};
 
 use super::common::{parts_of, tracecheck};
 

@@ -16,8 +16,8 @@ use serde_json::Value as J;
 use tracecheck::check::{check_compiled, compile_file, DataNames};
 
 use super::common::{eventually, parts_of, poll_until, sigterm, wait_exit};
-use tracecheck::gen::{generate_bank, BankOptions};
 use tracecheck::ingest::Span;
+use tracecheck::workload::{generate_bank, BankOptions};
 
 type Events = Arc<Mutex<Vec<(Instant, J)>>>;
 

@@ -8,8 +8,8 @@ use datafusion::arrow::array::{AsArray, TimestampNanosecondArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use serde_json::Value as J;
-use tracecheck::gen::{generate_bank, BankOptions};
 use tracecheck::ingest::Span;
+use tracecheck::workload::{generate_bank, BankOptions};
 
 use super::common::eventually;
 use super::watch::{scrape, WatchProc};

@@ -88,10 +88,10 @@ impl Parser<'_> {
             }
             return Err(err);
         };
-        if let Aggregate::Percentile(p) = agg {
-            if p > 100.0 {
-                return Err(ModelError::new(name_span, "a percentile is at most 100"));
-            }
+        if let Aggregate::Percentile(p) = agg
+            && p > 100.0
+        {
+            return Err(ModelError::new(name_span, "a percentile is at most 100"));
         }
         let aggregate = Spanned::at(agg, self.advance().span);
         self.expect_tok(&Tok::LParen, "`(`")?;

@@ -275,10 +275,10 @@ fn sum(values: &[Value]) -> Value {
         if let Some(s) = exact() {
             return Value::Int(s);
         }
-    } else if values.iter().all(|v| matches!(v, Value::Duration(_))) {
-        if let Some(s) = exact() {
-            return Value::Duration(s);
-        }
+    } else if values.iter().all(|v| matches!(v, Value::Duration(_)))
+        && let Some(s) = exact()
+    {
+        return Value::Duration(s);
     }
     Value::Float(values.iter().filter_map(Value::num).map(|n| n.as_f64()).sum())
 }

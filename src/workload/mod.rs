@@ -101,7 +101,7 @@
 //! # Example
 //!
 //! ```
-//! use tracecheck::gen::{generate_bank, BankOptions, Fault};
+//! use tracecheck::workload::{generate_bank, BankOptions, Fault};
 //! use tracecheck::ingest::RawTables;
 //!
 //! let mut raw = RawTables::new(false);
@@ -123,7 +123,7 @@ pub use bank::{generate_bank, BankOptions};
 /// A kind of violation that a generator injects on purpose.
 ///
 /// ```
-/// use tracecheck::gen::Fault;
+/// use tracecheck::workload::Fault;
 /// assert_eq!(Fault::MissingRollback.as_str(), "missing_rollback");
 /// assert_eq!("slow_withdrawal".parse::<Fault>(), Ok(Fault::SlowWithdrawal));
 /// ```
@@ -145,7 +145,7 @@ impl Fault {
     /// Every fault, in order.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::Fault::ALL.len(), 5);
+    /// assert_eq!(tracecheck::workload::Fault::ALL.len(), 5);
     /// ```
     pub const ALL: [Fault; 5] = [
         Fault::OverdraftCommitted,
@@ -158,7 +158,7 @@ impl Fault {
     /// The snake-case name used in the ground-truth JSON.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::Fault::OverdraftCommitted.as_str(), "overdraft_committed");
+    /// assert_eq!(tracecheck::workload::Fault::OverdraftCommitted.as_str(), "overdraft_committed");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -175,7 +175,7 @@ impl fmt::Display for Fault {
     /// Writes [`Fault::as_str`].
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::Fault::Error.to_string(), "error");
+    /// assert_eq!(tracecheck::workload::Fault::Error.to_string(), "error");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -188,7 +188,7 @@ impl FromStr for Fault {
     /// Parses a name written by [`Fault::as_str`].
     ///
     /// ```
-    /// use tracecheck::gen::Fault;
+    /// use tracecheck::workload::Fault;
     /// assert_eq!("error".parse::<Fault>(), Ok(Fault::Error));
     /// assert!("oops".parse::<Fault>().is_err());
     /// ```
@@ -206,7 +206,7 @@ impl FromStr for Fault {
 /// sorted, as in the `trace_id` column of a dataset.
 ///
 /// ```
-/// use tracecheck::gen::{generate_bank, BankOptions, Fault};
+/// use tracecheck::workload::{generate_bank, BankOptions, Fault};
 /// let mut spans = Vec::new();
 /// # struct Collect<'a>(&'a mut Vec<tracecheck::ingest::Span>);
 /// # impl tracecheck::ingest::SpanSink for Collect<'_> {
@@ -235,7 +235,7 @@ impl Default for GroundTruth {
     /// Same as [`GroundTruth::new`].
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::GroundTruth::default(), tracecheck::gen::GroundTruth::new());
+    /// assert_eq!(tracecheck::workload::GroundTruth::default(), tracecheck::workload::GroundTruth::new());
     /// ```
     fn default() -> GroundTruth {
         GroundTruth::new()
@@ -246,7 +246,7 @@ impl GroundTruth {
     /// An empty ground truth with an (empty) entry for every fault.
     ///
     /// ```
-    /// let t = tracecheck::gen::GroundTruth::new();
+    /// let t = tracecheck::workload::GroundTruth::new();
     /// assert_eq!(t.faulty_traces(), 0);
     /// assert_eq!(t.faults.len(), 5);
     /// ```
@@ -261,7 +261,7 @@ impl GroundTruth {
     /// Number of traces that carry any fault.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::GroundTruth::new().faulty_traces(), 0);
+    /// assert_eq!(tracecheck::workload::GroundTruth::new().faulty_traces(), 0);
     /// ```
     pub fn faulty_traces(&self) -> usize {
         self.faults.values().map(Vec::len).sum()
@@ -270,7 +270,7 @@ impl GroundTruth {
     /// The fault injected into a trace (id in any case, with or without leading zeros), if any.
     ///
     /// ```
-    /// use tracecheck::gen::{GroundTruth, Fault};
+    /// use tracecheck::workload::{GroundTruth, Fault};
     /// let mut t = GroundTruth::new();
     /// t.faults.get_mut(&Fault::Error).unwrap().push(format!("{:032x}", 0xabcu128));
     /// assert_eq!(t.fault_of("ABC"), Some(Fault::Error));
@@ -289,7 +289,7 @@ impl GroundTruth {
     /// with every fault present.
     ///
     /// ```
-    /// let json = tracecheck::gen::GroundTruth::new().to_json();
+    /// let json = tracecheck::workload::GroundTruth::new().to_json();
     /// let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     /// assert_eq!(v["faults"]["missing_rollback"], serde_json::json!([]));
     /// ```

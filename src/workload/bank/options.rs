@@ -7,7 +7,7 @@ use super::super::random::MS;
 /// Options of the `bank` workload, set with consuming builders.
 ///
 /// ```
-/// use tracecheck::gen::BankOptions;
+/// use tracecheck::workload::BankOptions;
 /// let opts = BankOptions::new(10_000).with_seed(7).with_fault_rate(0.1).with_slow_factor(1.5);
 /// assert_eq!(opts.traces(), 10_000);
 /// assert_eq!(opts.seed(), 7);
@@ -26,14 +26,14 @@ impl BankOptions {
     /// The seed unless [`BankOptions::with_seed`] sets another.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::new(1).seed(), tracecheck::gen::BankOptions::DEFAULT_SEED);
+    /// assert_eq!(tracecheck::workload::BankOptions::new(1).seed(), tracecheck::workload::BankOptions::DEFAULT_SEED);
     /// ```
     pub const DEFAULT_SEED: u64 = 42;
 
     /// The share of faulty traces unless [`BankOptions::with_fault_rate`] sets another.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::DEFAULT_FAULT_RATE, 0.05);
+    /// assert_eq!(tracecheck::workload::BankOptions::DEFAULT_FAULT_RATE, 0.05);
     /// ```
     pub const DEFAULT_FAULT_RATE: f64 = 0.05;
 
@@ -41,7 +41,7 @@ impl BankOptions {
     /// 2026-01-01T00:00:00Z in nanoseconds since the Unix epoch.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::DEFAULT_START_NS / 1_000_000_000, 1_767_225_600);
+    /// assert_eq!(tracecheck::workload::BankOptions::DEFAULT_START_NS / 1_000_000_000, 1_767_225_600);
     /// ```
     pub const DEFAULT_START_NS: i64 = 1_767_225_600 * 1_000_000_000;
 
@@ -49,7 +49,7 @@ impl BankOptions {
     /// of 1.
     ///
     /// ```
-    /// let opts = tracecheck::gen::BankOptions::new(100);
+    /// let opts = tracecheck::workload::BankOptions::new(100);
     /// assert_eq!(opts.fault_rate(), 0.05);
     /// assert_eq!(opts.slow_factor(), 1.0);
     /// ```
@@ -66,7 +66,7 @@ impl BankOptions {
     /// Sets the seed of the random generator: the same seed gives the same traces.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::new(1).with_seed(9).seed(), 9);
+    /// assert_eq!(tracecheck::workload::BankOptions::new(1).with_seed(9).seed(), 9);
     /// ```
     pub fn with_seed(self, seed: u64) -> BankOptions {
         BankOptions { seed, ..self }
@@ -76,7 +76,7 @@ impl BankOptions {
     /// of it.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::new(1).with_fault_rate(0.0).fault_rate(), 0.0);
+    /// assert_eq!(tracecheck::workload::BankOptions::new(1).with_fault_rate(0.0).fault_rate(), 0.0);
     /// ```
     pub fn with_fault_rate(self, fault_rate: f64) -> BankOptions {
         BankOptions { fault_rate, ..self }
@@ -85,7 +85,7 @@ impl BankOptions {
     /// Sets the start of the first trace, in nanoseconds since the Unix epoch.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::new(1).with_start_ns(5).start_ns(), 5);
+    /// assert_eq!(tracecheck::workload::BankOptions::new(1).with_start_ns(5).start_ns(), 5);
     /// ```
     pub fn with_start_ns(self, start_ns: i64) -> BankOptions {
         BankOptions { start_ns, ..self }
@@ -95,7 +95,7 @@ impl BankOptions {
     /// make a slower "new version" to compare against a baseline.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::new(1).with_slow_factor(2.0).slow_factor(), 2.0);
+    /// assert_eq!(tracecheck::workload::BankOptions::new(1).with_slow_factor(2.0).slow_factor(), 2.0);
     /// ```
     pub fn with_slow_factor(self, slow_factor: f64) -> BankOptions {
         BankOptions { slow_factor, ..self }
@@ -104,7 +104,7 @@ impl BankOptions {
     /// The number of traces.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::new(3).traces(), 3);
+    /// assert_eq!(tracecheck::workload::BankOptions::new(3).traces(), 3);
     /// ```
     pub fn traces(&self) -> usize {
         self.traces
@@ -113,7 +113,7 @@ impl BankOptions {
     /// The seed.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::new(3).with_seed(1).seed(), 1);
+    /// assert_eq!(tracecheck::workload::BankOptions::new(3).with_seed(1).seed(), 1);
     /// ```
     pub fn seed(&self) -> u64 {
         self.seed
@@ -122,7 +122,7 @@ impl BankOptions {
     /// The expected share of faulty traces.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::new(3).fault_rate(), 0.05);
+    /// assert_eq!(tracecheck::workload::BankOptions::new(3).fault_rate(), 0.05);
     /// ```
     pub fn fault_rate(&self) -> f64 {
         self.fault_rate
@@ -131,7 +131,7 @@ impl BankOptions {
     /// The start of the first trace (ns since the Unix epoch).
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::new(3).with_start_ns(0).start_ns(), 0);
+    /// assert_eq!(tracecheck::workload::BankOptions::new(3).with_start_ns(0).start_ns(), 0);
     /// ```
     pub fn start_ns(&self) -> i64 {
         self.start_ns
@@ -140,7 +140,7 @@ impl BankOptions {
     /// The factor on withdrawal latencies.
     ///
     /// ```
-    /// assert_eq!(tracecheck::gen::BankOptions::new(3).slow_factor(), 1.0);
+    /// assert_eq!(tracecheck::workload::BankOptions::new(3).slow_factor(), 1.0);
     /// ```
     pub fn slow_factor(&self) -> f64 {
         self.slow_factor

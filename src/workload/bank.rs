@@ -23,7 +23,7 @@ pub use options::BankOptions;
 /// the sink returns.
 ///
 /// ```
-/// use tracecheck::gen::{generate_bank, BankOptions};
+/// use tracecheck::workload::{generate_bank, BankOptions};
 /// let mut raw = tracecheck::ingest::RawTables::new(false);
 /// let truth = generate_bank(&BankOptions::new(50).with_seed(1), &mut raw).unwrap();
 /// assert_eq!(truth.traces, 50);
