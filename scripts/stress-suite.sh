@@ -12,7 +12,8 @@
 #
 # The differential test (tests/it/differential.rs) draws new random cases every run; it runs 1,000
 # of them here (TRACECHECK_DIFFERENTIAL_CASES; set it to change that), not the 10,000 of a plain
-# `scripts/test.sh`, which alone take about 25 minutes under this load. Ten runs still draw 10,000.
+# `scripts/test.sh`, which were most of each 27-43-minute run under this load. Ten runs still draw
+# 10,000.
 #
 # Output: one line per run on stdout (passed or failed, and how long it took), each run's whole
 # output in $STRESS_DIR/run-K.log; exit 0 when all N passed, 1 at the first failure.

@@ -128,9 +128,10 @@ pub async fn run(a: Args) -> Result<u8> {
         Some(a.engine.open(&a.baseline).await?)
     };
     // A distributed engine reads the files itself, and raw files are in memory already: one pass.
-    let passes = match has_models && !a.engine.engine.is_distributed() && stdin == 0 {
-        true => engine::pass_sessions(&ctx, &a.data, a.pass_spans).await?,
-        false => Vec::new(),
+    let passes = if has_models && !a.engine.engine.is_distributed() && stdin == 0 {
+        engine::pass_sessions(&ctx, &a.data, a.pass_spans).await?
+    } else {
+        Vec::new()
     };
     let mut report = Report {
         strict: a.strict,
